@@ -1,0 +1,4 @@
+//! dhan_scalper: a lock-free paper-trading engine and daemon for Indian index options.
+#![forbid(unsafe_code)]
+
+pub mod cli;
