@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod frame;
+pub mod sim;
 pub mod storage;
 
 pub use error::{Corruption, CorruptionKind, Error, Result};

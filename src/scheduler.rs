@@ -1,0 +1,1 @@
+//! The scheduler (see issue 4).

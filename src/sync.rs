@@ -1,0 +1,1 @@
+//! The one place synchronization primitives come from (std, or loom under `cfg(loom)`).

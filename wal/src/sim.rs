@@ -1,0 +1,1 @@
+//! Simulated storage for fault-injection tests.
