@@ -53,6 +53,13 @@ pub enum CorruptionKind {
         /// The first sequence number the log holds.
         first: u64,
     },
+    /// The log ends before the sequence number asked for (its tail is missing).
+    EndsEarly {
+        /// The first sequence number asked for.
+        wanted: u64,
+        /// The sequence number after the log's last record.
+        next: u64,
+    },
     /// A file name in the log directory that is not a segment this crate wrote.
     UnexpectedFile,
 }
@@ -87,6 +94,10 @@ impl fmt::Display for CorruptionKind {
             Self::MissingHistory { wanted, first } => write!(
                 f,
                 "records from {wanted} were asked for but the log starts at {first} (a segment is missing)"
+            ),
+            Self::EndsEarly { wanted, next } => write!(
+                f,
+                "records from {wanted} were asked for but the log ends before {next} (its tail is missing)"
             ),
             Self::UnexpectedFile => f.write_str("unexpected file in the log directory"),
         }
@@ -174,7 +185,10 @@ impl fmt::Display for Error {
         match self {
             Self::Io { op, name, source } => write!(f, "{op} {name}: {source}"),
             Self::Corrupt(c) => c.fmt(f),
-            Self::Locked { path, pid: Some(pid) } => write!(
+            Self::Locked {
+                path,
+                pid: Some(pid),
+            } => write!(
                 f,
                 "log directory is locked by pid {pid} ({}); stop that process first",
                 path.display()

@@ -1,10 +1,106 @@
-//! `wal`: a durable, checksummed, group-committed write-ahead log of opaque byte records.
+//! `wal`: a durable, checksummed, group-committed write-ahead log of opaque byte
+//! records. It knows nothing about trading: a record is a sequence number and
+//! bytes.
+//!
+//! # Using it
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use wal::{FsStorage, Options, Recovered};
+//!
+//! let storage = Arc::new(FsStorage::create_dir("data/wal")?);
+//! let recovered = Recovered::open(storage, &Options::default())?;
+//! for (seq, payload) in recovered.records().iter() {
+//!     // re-apply the record
+//!     # let _ = (seq, payload);
+//! }
+//! let next = recovered.next_seq();
+//! let log: wal::Wal<Vec<u8>> = recovered.start(None)?;
+//! log.append(next, b"hello".to_vec())?;
+//! log.wait_durable(next)?; // now, and only now, tell the world
+//! # Ok::<(), wal::Error>(())
+//! ```
+//!
+//! # On-disk format
+//!
+//! A log is a directory of segment files plus a `LOCK` file. A segment is named by
+//! the sequence number of its first record, in 20 decimal digits:
+//! `00000000000000000001.wal`. Segments are preallocated to `segment_bytes` and
+//! zero-filled before use (written as `NAME.wal.tmp`, fdatasynced, renamed, and the
+//! directory fsynced); a record never spans two segments. The segment id carried
+//! in every frame is that first sequence number.
+//!
+//! A segment is a run of frames from offset 0, then zeros. A frame, all integers
+//! little-endian:
+//!
+//! | offset | bytes | field |
+//! |---|---|---|
+//! | 0 | 4 | magic `b"DSWL"` |
+//! | 4 | 2 | format version, `1` |
+//! | 6 | 2 | flags, `0` (every bit reserved; a set bit is refused) |
+//! | 8 | 4 | payload length `L` (at most `payload_bytes_max`, 1 MiB by default) |
+//! | 12 | 8 | sequence number |
+//! | 20 | 8 | segment id (the segment's first sequence number) |
+//! | 28 | 4 | crc32c (Castagnoli) of bytes 0..28 |
+//! | 32 | L | payload |
+//! | 32+L | 4 | crc32c of the payload, seeded with the header crc (binds payload to header) |
+//!
+//! An all-zero header means "no record here". Sequence numbers are gapless: the
+//! first frame of a segment carries the segment id, each next frame one more, and
+//! the next segment starts right after the last frame of the previous one.
+//!
+//! # Recovery rules
+//!
+//! [`Recovered::open`] takes the lock, removes `*.tmp` files, fdatasyncs every
+//! segment, then scans them in order. A frame is valid when both checksums match,
+//! the version and flags are known, the length is within the cap, and its segment
+//! id and sequence number are the ones expected at that place; a valid frame in
+//! the wrong place (stale, misplaced, duplicated) is an error, never accepted.
+//!
+//! After the last valid frame of a segment comes the *tail*:
+//! - all zeros (or the end of the file): a clean end;
+//! - in a sealed segment (any but the last), anything else is corruption;
+//! - in the last segment, a **torn tail** is truncated (zeroed) and reported;
+//!   anything else is corruption.
+//!
+//! **The torn-tail rule.** The writer issues one write per batch and acknowledges
+//! nothing before the following fdatasync. We assume a crash keeps a prefix of the
+//! unsynced write, cut at a 512-byte sector boundary or at the end of the file. So
+//! damage is a torn tail exactly when the damaged frame at offset `E` has a
+//! sector boundary `B` strictly inside it (inside its header, when the header is
+//! unreadable) such that everything from `B` to the end of the file is zero, or
+//! when the frame runs past the end of the file. A frame that was written whole
+//! ends in its checksum, so its last sector is never all zero: a flipped bit in
+//! an acknowledged record is always refused, never mistaken for a torn write, and
+//! no flip can shorten the history silently. Any other damage (a bad frame
+//! followed by data, garbage after the end, damage in a sealed segment, a missing
+//! or duplicated segment, a sequence gap) refuses to open with an error naming the
+//! segment, the offset and the kind. Repair is a separate, explicit operator act.
+//!
+//! # Durability and failure
+//!
+//! One writer thread owns the active segment. Producers hand it `(seq, record)`
+//! in any order through a bounded channel; it keeps a bounded reorder buffer and
+//! writes only the contiguous prefix, one write and one fdatasync per batch, with
+//! no artificial delay. It then publishes the durable watermark (the highest
+//! contiguous fsynced sequence), calls the durable hook and wakes exactly the
+//! waiters the watermark covers. The first failed write, fsync, create or rename
+//! poisons the log: every current and future waiter gets [`Error::Poisoned`] at
+//! once, and nothing more is acknowledged.
 #![forbid(unsafe_code)]
 
 pub mod error;
 pub mod frame;
+mod log;
+mod segment;
 pub mod sim;
 pub mod storage;
+mod sync;
+mod watermark;
 
 pub use error::{Corruption, CorruptionKind, Error, Result};
+pub use log::{
+    DurableHook, Options, Record, Records, Recovered, RecoveryReport, SegmentSummary, TornTail,
+    Wal, inspect,
+};
 pub use storage::{FsStorage, LockGuard, Storage, StorageFile};

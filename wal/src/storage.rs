@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 pub const LOCK_FILE_NAME: &str = "LOCK";
 
 /// An open file of a [`Storage`].
+#[allow(clippy::len_without_is_empty)] // a file length, not a collection
 pub trait StorageFile: Send + fmt::Debug {
     /// Writes some prefix of `buf` at `offset` and returns how many bytes that was
     /// (a short write is legal; callers loop).

@@ -1,0 +1,865 @@
+//! Opening (recovery and inspection) and the writer.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+
+use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::frame;
+use crate::segment::{self, Scanned, TEMP_SUFFIX, Tail};
+use crate::storage::{self, LOCK_FILE_NAME, LockGuard, Storage, StorageFile};
+use crate::sync::{self, Arc, Mutex};
+use crate::watermark::Watermark;
+
+/// Zero-fill chunk when preallocating a segment.
+const ZERO_CHUNK_BYTES: usize = 1 << 20;
+/// Records the writer takes off the channel before it writes a batch.
+const BATCH_RECORDS_MAX: usize = 1 << 16;
+/// Times a read-only scan restarts when a concurrent writer rotates or deletes a
+/// segment under it.
+const INSPECT_ATTEMPTS_MAX: usize = 5;
+
+/// Settings of a log. The defaults suit production; tests shrink them so that
+/// rotation and backpressure happen constantly.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Size every segment is preallocated to.
+    pub segment_bytes: u64,
+    /// Cap on one record's payload.
+    pub payload_bytes_max: u32,
+    /// Cap on appended records not yet durable: `append(seq)` waits while
+    /// `seq > durable + in_flight_max`. Also bounds the channel and the reorder
+    /// buffer.
+    pub in_flight_max: u64,
+    /// Cap on one batch write.
+    pub batch_bytes_max: usize,
+    /// The first sequence number of a new log.
+    pub first_seq: u64,
+    /// Records from this sequence number on are returned by recovery (older ones
+    /// are still checked). If the log starts later, opening fails.
+    pub recover_from: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            segment_bytes: 64 << 20,
+            payload_bytes_max: frame::PAYLOAD_BYTES_MAX_DEFAULT,
+            in_flight_max: 1 << 16,
+            batch_bytes_max: 8 << 20,
+            first_seq: 1,
+            recover_from: 0,
+        }
+    }
+}
+
+impl Options {
+    fn validate(&self) -> Result<()> {
+        let frame_max = frame::frame_bytes(self.payload_bytes_max as usize) as u64;
+        if self.segment_bytes < frame_max {
+            return Err(Error::Invalid(format!(
+                "segment_bytes {} is smaller than the largest frame ({frame_max} bytes); raise it or lower payload_bytes_max",
+                self.segment_bytes
+            )));
+        }
+        if self.in_flight_max == 0 || self.first_seq == 0 || self.batch_bytes_max == 0 {
+            return Err(Error::Invalid(
+                "in_flight_max, batch_bytes_max and first_seq must be > 0".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One segment as recovery found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentSummary {
+    /// File name.
+    pub name: String,
+    /// First sequence number (the segment id).
+    pub first_seq: u64,
+    /// Records it holds.
+    pub records: u64,
+    /// Bytes of valid frames.
+    pub end_offset: u64,
+}
+
+/// A torn tail found at the end of the last segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    /// The segment.
+    pub segment: String,
+    /// Where the torn write starts (just past the last valid record).
+    pub offset: u64,
+    /// How many bytes of it were non-zero.
+    pub bytes: u64,
+}
+
+/// What opening found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Segments in order.
+    pub segments: Vec<SegmentSummary>,
+    /// The torn tail, if any: truncated by a writable open, only reported by a
+    /// read-only one.
+    pub torn_tail: Option<TornTail>,
+    /// Half-made segments (`*.tmp`) a writable open removed.
+    pub temp_files_removed: Vec<String>,
+    /// The first sequence number the log holds (or would hold, when empty).
+    pub first_seq: u64,
+    /// The next sequence number to append.
+    pub next_seq: u64,
+    /// Records checked, including those before `recover_from`.
+    pub records_scanned: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RecordRef {
+    seq: u64,
+    buf: u32,
+    start: u32,
+    len: u32,
+}
+
+/// Recovered records, kept in the segment buffers they were read into.
+#[derive(Debug, Default)]
+pub struct Records {
+    bufs: Vec<Vec<u8>>,
+    index: Vec<RecordRef>,
+}
+
+impl Records {
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+    /// The records in sequence order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+        self.index.iter().map(|r| {
+            let start = r.start as usize;
+            (
+                r.seq,
+                &self.bufs[r.buf as usize][start..start + r.len as usize],
+            )
+        })
+    }
+}
+
+/// A log directory scanned in order.
+#[derive(Debug)]
+struct Scan {
+    segments: SegmentList,
+    temp_files: Vec<String>,
+    last_bytes: Vec<u8>,
+    last_scanned: Option<Scanned>,
+    records: Records,
+    report: RecoveryReport,
+}
+
+/// Segment file names with their first sequence numbers, in order.
+type SegmentList = Vec<(String, u64)>;
+
+fn list_dir(storage: &dyn Storage, writable: bool) -> Result<(SegmentList, Vec<String>)> {
+    let names = storage
+        .list()
+        .map_err(|e| Error::io("list", storage.describe(), e))?;
+    let mut segments = Vec::new();
+    let mut temp_files = Vec::new();
+    for name in names {
+        if let Some(id) = segment::parse_segment_name(&name) {
+            segments.push((name, id));
+        } else if name.ends_with(TEMP_SUFFIX) {
+            temp_files.push(name);
+        } else if name != LOCK_FILE_NAME && writable {
+            return Err(Error::Corrupt(Corruption {
+                segment: name,
+                offset: 0,
+                kind: CorruptionKind::UnexpectedFile,
+            }));
+        }
+    }
+    segments.sort_by_key(|&(_, id)| id);
+    temp_files.sort();
+    Ok((segments, temp_files))
+}
+
+fn scan_dir(storage: &dyn Storage, opts: &Options, writable: bool) -> Result<Scan> {
+    let (segments, temp_files) = list_dir(storage, writable)?;
+    let mut records = Records::default();
+    let mut report = RecoveryReport {
+        first_seq: segments.first().map_or(opts.first_seq, |s| s.1),
+        ..RecoveryReport::default()
+    };
+    let mut expected: Option<u64> = None;
+    let mut last_bytes = Vec::new();
+    let mut last_scanned = None;
+    let count = segments.len();
+    for (i, (name, id)) in segments.iter().enumerate() {
+        let is_last = i + 1 == count;
+        if let Some(exp) = expected
+            && exp != *id
+        {
+            let prev = &segments[i - 1].0;
+            return Err(Error::Corrupt(Corruption {
+                segment: prev.clone(),
+                offset: report.segments.last().map_or(0, |s| s.end_offset),
+                kind: CorruptionKind::Gap {
+                    expected: exp,
+                    found: *id,
+                },
+            }));
+        }
+        if writable {
+            // Make what we are about to read durable first, so we never build on
+            // data that a power loss could still take away.
+            let mut f = storage
+                .open(name)
+                .map_err(|e| Error::io("open", name.clone(), e))?;
+            f.sync_data()
+                .map_err(|e| Error::io("fdatasync", name.clone(), e))?;
+        }
+        let bytes = storage
+            .read(name)
+            .map_err(|e| Error::io("read", name.clone(), e))?;
+        let buf_index = records.bufs.len() as u32;
+        let mut kept = false;
+        let from = opts.recover_from;
+        let scanned = segment::scan(
+            name,
+            *id,
+            &bytes,
+            is_last,
+            opts.payload_bytes_max,
+            &mut |seq, payload, off| {
+                if seq >= from {
+                    kept = true;
+                    records.index.push(RecordRef {
+                        seq,
+                        buf: buf_index,
+                        start: (off as usize + frame::HEADER_BYTES) as u32,
+                        len: payload.len() as u32,
+                    });
+                }
+            },
+        )
+        .map_err(Error::Corrupt)?;
+        if !is_last && scanned.records == 0 {
+            return Err(Error::Corrupt(Corruption {
+                segment: name.clone(),
+                offset: 0,
+                kind: CorruptionKind::EmptySealedSegment,
+            }));
+        }
+        report.records_scanned += scanned.records;
+        report.segments.push(SegmentSummary {
+            name: name.clone(),
+            first_seq: *id,
+            records: scanned.records,
+            end_offset: scanned.end_offset,
+        });
+        if let Tail::Torn {
+            offset,
+            nonzero_end,
+        } = scanned.tail
+        {
+            report.torn_tail = Some(TornTail {
+                segment: name.clone(),
+                offset,
+                bytes: nonzero_end - offset,
+            });
+        }
+        expected = Some(scanned.next_seq);
+        if is_last {
+            last_scanned = Some(scanned);
+            if kept {
+                let mut b = bytes.clone();
+                b.truncate(scanned.end_offset as usize);
+                records.bufs.push(b);
+            }
+            last_bytes = bytes;
+        } else if kept {
+            let mut b = bytes;
+            b.truncate(scanned.end_offset as usize);
+            records.bufs.push(b);
+        }
+    }
+    report.next_seq = expected.unwrap_or(opts.first_seq);
+    if opts.recover_from > 0 && count > 0 {
+        if report.first_seq > opts.recover_from {
+            return Err(Error::Corrupt(Corruption {
+                segment: segments[0].0.clone(),
+                offset: 0,
+                kind: CorruptionKind::MissingHistory {
+                    wanted: opts.recover_from,
+                    first: report.first_seq,
+                },
+            }));
+        }
+        if opts.recover_from > report.next_seq {
+            return Err(Error::Corrupt(Corruption {
+                segment: segments[count - 1].0.clone(),
+                offset: last_scanned.map_or(0, |s| s.end_offset),
+                kind: CorruptionKind::EndsEarly {
+                    wanted: opts.recover_from,
+                    next: report.next_seq,
+                },
+            }));
+        }
+    }
+    Ok(Scan {
+        segments,
+        temp_files,
+        last_bytes,
+        last_scanned,
+        records,
+        report,
+    })
+}
+
+/// Read-only inspection: no lock, no fsync, no truncation. A torn tail (for
+/// example a write in progress by a running writer) is reported, not repaired.
+pub fn inspect(storage: &dyn Storage, opts: &Options) -> Result<(Records, RecoveryReport)> {
+    opts.validate()?;
+    let mut attempt = 0;
+    // Bound: INSPECT_ATTEMPTS_MAX restarts when a writer changes the directory
+    // under the scan.
+    loop {
+        attempt += 1;
+        match scan_dir(storage, opts, false) {
+            Ok(scan) => return Ok((scan.records, scan.report)),
+            Err(Error::Io { source, .. })
+                if source.kind() == io::ErrorKind::NotFound && attempt < INSPECT_ATTEMPTS_MAX => {}
+            Err(Error::Corrupt(c))
+                if matches!(
+                    c.kind,
+                    CorruptionKind::Gap { .. } | CorruptionKind::EmptySealedSegment
+                ) && attempt < INSPECT_ATTEMPTS_MAX =>
+            {
+                // A concurrent writer may have sealed a segment between our
+                // listing and our read; a persistent gap is reported on the
+                // last attempt.
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn zero_fill(file: &mut dyn StorageFile, name: &str, from: u64, to: u64) -> Result<()> {
+    let zeros = vec![0u8; ZERO_CHUNK_BYTES];
+    let mut off = from;
+    // Bound: (to - from) / ZERO_CHUNK_BYTES turns.
+    while off < to {
+        let n = ((to - off) as usize).min(ZERO_CHUNK_BYTES);
+        storage::write_all_at(file, off, &zeros[..n])
+            .map_err(|e| Error::io("write", name.to_owned(), e))?;
+        off += n as u64;
+    }
+    Ok(())
+}
+
+/// Creates the preallocated, zero-filled segment for `first_seq`: write a temp
+/// file, fdatasync it, rename it into place, fsync the directory.
+fn create_segment(
+    storage: &dyn Storage,
+    first_seq: u64,
+    segment_bytes: u64,
+) -> Result<(String, Box<dyn StorageFile>)> {
+    let name = segment::segment_name(first_seq);
+    let tmp = format!("{name}{TEMP_SUFFIX}");
+    let mut file = storage
+        .create(&tmp)
+        .map_err(|e| Error::io("create", tmp.clone(), e))?;
+    zero_fill(file.as_mut(), &tmp, 0, segment_bytes)?;
+    file.sync_data()
+        .map_err(|e| Error::io("fdatasync", tmp.clone(), e))?;
+    storage
+        .rename(&tmp, &name)
+        .map_err(|e| Error::io("rename", tmp.clone(), e))?;
+    storage
+        .sync_dir()
+        .map_err(|e| Error::io("fsync directory", storage.describe(), e))?;
+    Ok((name, file))
+}
+
+/// A log that recovery opened for writing: records read, tail repaired, the lock
+/// held. Read the records, then [`Recovered::start`] the writer.
+pub struct Recovered {
+    storage: Arc<dyn Storage>,
+    opts: Options,
+    lock: Box<dyn LockGuard>,
+    active: (String, u64, Box<dyn StorageFile>, u64),
+    /// Every segment in order, the active one last.
+    segments: SegmentList,
+    records: Records,
+    report: RecoveryReport,
+}
+
+impl fmt::Debug for Recovered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recovered")
+            .field("storage", &self.storage)
+            .field("report", &self.report)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Recovered {
+    /// Opens the log for writing: takes the directory lock, removes half-made
+    /// segments, fsyncs, scans every segment in order, refuses any damage but a
+    /// torn tail, and zeroes a torn tail.
+    pub fn open(storage: Arc<dyn Storage>, opts: &Options) -> Result<Self> {
+        opts.validate()?;
+        let lock = storage.lock()?;
+        let scan = scan_dir(storage.as_ref(), opts, true)?;
+        let Scan {
+            segments,
+            temp_files,
+            last_bytes,
+            last_scanned,
+            records,
+            mut report,
+        } = scan;
+        for tmp in &temp_files {
+            storage
+                .remove(tmp)
+                .map_err(|e| Error::io("remove", tmp.clone(), e))?;
+        }
+        if !temp_files.is_empty() {
+            storage
+                .sync_dir()
+                .map_err(|e| Error::io("fsync directory", storage.describe(), e))?;
+            tracing::info!(target: "wal", files = ?temp_files, "removed half-made segments");
+        }
+        report.temp_files_removed = temp_files;
+        let active = match (segments.last(), last_scanned) {
+            (Some((name, id)), Some(scanned)) => {
+                let mut file = storage
+                    .open(name)
+                    .map_err(|e| Error::io("open", name.clone(), e))?;
+                let len = last_bytes.len() as u64;
+                let mut dirty = false;
+                if let Tail::Torn {
+                    offset,
+                    nonzero_end,
+                } = scanned.tail
+                {
+                    tracing::warn!(
+                        target: "wal",
+                        segment = %name, offset, bytes = nonzero_end - offset,
+                        "truncating a torn tail (an unacknowledged write cut by a crash)"
+                    );
+                    zero_fill(file.as_mut(), name, offset, nonzero_end.min(len))?;
+                    dirty = true;
+                }
+                if len < opts.segment_bytes {
+                    zero_fill(file.as_mut(), name, len, opts.segment_bytes)?;
+                    dirty = true;
+                }
+                if dirty {
+                    file.sync_data()
+                        .map_err(|e| Error::io("fdatasync", name.clone(), e))?;
+                }
+                (name.clone(), *id, file, scanned.end_offset)
+            }
+            _ => {
+                let (name, file) =
+                    create_segment(storage.as_ref(), opts.first_seq, opts.segment_bytes)?;
+                report.segments.push(SegmentSummary {
+                    name: name.clone(),
+                    first_seq: opts.first_seq,
+                    records: 0,
+                    end_offset: 0,
+                });
+                (name, opts.first_seq, file, 0)
+            }
+        };
+        let mut all_segments = segments;
+        if all_segments.last().map(|s| &s.0) != Some(&active.0) {
+            all_segments.push((active.0.clone(), active.1));
+        }
+        Ok(Self {
+            storage,
+            opts: opts.clone(),
+            lock,
+            active,
+            segments: all_segments,
+            records,
+            report,
+        })
+    }
+
+    /// The records from `recover_from` on, in order.
+    pub fn records(&self) -> &Records {
+        &self.records
+    }
+
+    /// What recovery found and did.
+    pub fn report(&self) -> &RecoveryReport {
+        &self.report
+    }
+
+    /// The sequence number the next append must use.
+    pub fn next_seq(&self) -> u64 {
+        self.report.next_seq
+    }
+
+    /// Starts the writer thread. `on_durable(n)` runs on the writer thread after
+    /// every fsync, before any waiter is woken, with the new durable watermark.
+    pub fn start<R: Record>(self, on_durable: Option<DurableHook>) -> Result<Wal<R>> {
+        let Self {
+            storage,
+            opts,
+            lock,
+            active,
+            segments,
+            records: _,
+            report,
+        } = self;
+        let durable = report.next_seq - 1;
+        let mark = Arc::new(Watermark::new(durable));
+        let (tx, rx) = crossbeam_channel::bounded(opts.in_flight_max as usize);
+        let segments = Arc::new(Mutex::new(segments));
+        let (name, id, file, offset) = active;
+        let writer = Writer {
+            storage: storage.clone(),
+            opts: opts.clone(),
+            rx,
+            mark: mark.clone(),
+            hook: on_durable,
+            reorder: BTreeMap::new(),
+            next_seq: report.next_seq,
+            active: Active {
+                name,
+                id,
+                file,
+                offset,
+            },
+            segments: segments.clone(),
+            buf: Vec::with_capacity(1 << 16),
+            scratch: Vec::with_capacity(256),
+        };
+        let thread = std::thread::Builder::new()
+            .name("wal-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| Error::io("spawn", "wal-writer", e))?;
+        Ok(Wal {
+            storage,
+            mark,
+            tx: Some(tx),
+            thread: Some(thread),
+            in_flight_max: opts.in_flight_max,
+            segments,
+            _lock: lock,
+        })
+    }
+}
+
+/// The writer's "durable up to N" callback.
+pub type DurableHook = Box<dyn FnMut(u64) + Send>;
+
+/// A record the writer encodes on its own thread, off the producer's path.
+pub trait Record: Send + 'static {
+    /// Appends the payload bytes to `out`.
+    fn encode(&self, out: &mut Vec<u8>);
+}
+
+impl Record for Vec<u8> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self);
+    }
+}
+
+impl Record for Box<[u8]> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self);
+    }
+}
+
+/// The open log. Producers call [`Wal::append`] from any thread, in any order of
+/// sequence numbers; one writer thread writes them in sequence order.
+pub struct Wal<R: Record = Vec<u8>> {
+    storage: Arc<dyn Storage>,
+    mark: Arc<Watermark>,
+    tx: Option<Sender<(u64, R)>>,
+    thread: Option<JoinHandle<()>>,
+    in_flight_max: u64,
+    /// Every segment in order, the active one last. The writer pushes on
+    /// rotation; `truncate_before` removes from the front.
+    segments: Arc<Mutex<SegmentList>>,
+    _lock: Box<dyn LockGuard>,
+}
+
+impl<R: Record> fmt::Debug for Wal<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wal")
+            .field("storage", &self.storage)
+            .field("durable", &self.mark.durable())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Record> Wal<R> {
+    /// Hands record `seq` to the writer. Sequence numbers must be appended exactly
+    /// once each; gaps are filled by other producers. Waits while `seq` is more
+    /// than `in_flight_max` ahead of the durable watermark.
+    pub fn append(&self, seq: u64, record: R) -> Result<()> {
+        if let Some(cause) = self.mark.poison_cause() {
+            return Err(Error::Poisoned(cause));
+        }
+        let durable = self.mark.durable();
+        if seq <= durable {
+            return Err(Error::Invalid(format!(
+                "append of sequence {seq}, which is already durable (durable up to {durable})"
+            )));
+        }
+        if seq > durable + self.in_flight_max {
+            self.mark.wait(seq - self.in_flight_max, None)?;
+        }
+        let tx = self.tx.as_ref().ok_or(Error::Closed)?;
+        tx.send((seq, record))
+            .map_err(|_| self.mark.stopped_error())
+    }
+
+    /// Waits until `seq` is durable. Returns `Poisoned` at once if the log failed.
+    pub fn wait_durable(&self, seq: u64) -> Result<()> {
+        self.mark.wait(seq, None)
+    }
+
+    /// Like [`Wal::wait_durable`] with a time limit.
+    pub fn wait_durable_timeout(&self, seq: u64, timeout: Duration) -> Result<()> {
+        self.mark.wait(seq, Some(timeout))
+    }
+
+    /// The highest contiguous durable sequence number.
+    pub fn durable_seq(&self) -> u64 {
+        self.mark.durable()
+    }
+
+    /// The cause, once the log is poisoned.
+    pub fn poisoned(&self) -> Option<Error> {
+        self.mark.poison_cause().map(Error::Poisoned)
+    }
+
+    /// Deletes the sealed segments whose records are all below `seq`, then fsyncs
+    /// the directory. The active segment is never deleted. Returns how many
+    /// segments went. An error poisons the log.
+    pub fn truncate_before(&self, seq: u64) -> Result<usize> {
+        if let Some(cause) = self.mark.poison_cause() {
+            return Err(Error::Poisoned(cause));
+        }
+        let mut segments = sync::lock(&self.segments);
+        // Segment i holds [first_i, first_{i+1}); the last one is the active
+        // segment and is never deleted.
+        let doomed = segments
+            .windows(2)
+            .take_while(|pair| pair[1].1 <= seq)
+            .count();
+        if doomed == 0 {
+            return Ok(0);
+        }
+        let result = (|| {
+            for (name, _) in &segments[..doomed] {
+                self.storage
+                    .remove(name)
+                    .map_err(|e| Error::io("remove", name.clone(), e))?;
+            }
+            self.storage
+                .sync_dir()
+                .map_err(|e| Error::io("fsync directory", self.storage.describe(), e))
+        })();
+        if let Err(e) = result {
+            self.mark.poison(e.clone());
+            return Err(e);
+        }
+        segments.drain(..doomed);
+        Ok(doomed)
+    }
+
+    /// Stops intake, writes what can be written, and joins the writer. Returns the
+    /// final durable watermark.
+    pub fn close(mut self) -> Result<u64> {
+        self.shutdown();
+        match self.mark.poison_cause() {
+            Some(cause) => Err(Error::Poisoned(cause)),
+            None => Ok(self.mark.durable()),
+        }
+    }
+
+    fn shutdown(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            self.mark
+                .poison(Error::Invalid("the log writer thread panicked".into()));
+        }
+    }
+}
+
+impl<R: Record> Drop for Wal<R> {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Active {
+    name: String,
+    id: u64,
+    file: Box<dyn StorageFile>,
+    offset: u64,
+}
+
+struct Writer<R> {
+    storage: Arc<dyn Storage>,
+    opts: Options,
+    rx: Receiver<(u64, R)>,
+    mark: Arc<Watermark>,
+    hook: Option<DurableHook>,
+    /// Records that arrived ahead of a gap. Bounded by `in_flight_max`, because
+    /// `append` keeps every producer within that distance of the watermark.
+    reorder: BTreeMap<u64, R>,
+    next_seq: u64,
+    active: Active,
+    segments: Arc<Mutex<SegmentList>>,
+    buf: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+impl<R: Record> Writer<R> {
+    fn run(mut self) {
+        match self.run_inner() {
+            Ok(()) => {
+                if !self.reorder.is_empty() {
+                    tracing::warn!(
+                        target: "wal",
+                        next = self.next_seq, waiting = self.reorder.len(),
+                        "closed with records behind a gap; they were never acknowledged"
+                    );
+                }
+                self.mark.close();
+            }
+            Err(e) => {
+                tracing::error!(target: "wal", error = %e, "log poisoned");
+                self.mark.poison(e);
+            }
+        }
+    }
+
+    fn run_inner(&mut self) -> Result<()> {
+        // Bound: one turn per batch; the loop ends when every producer is gone or
+        // the log is poisoned.
+        loop {
+            if self.mark.poison_cause().is_some() {
+                return Ok(());
+            }
+            let mut open = true;
+            if !self.reorder.contains_key(&self.next_seq) {
+                match self.rx.recv() {
+                    Ok((seq, rec)) => self.accept(seq, rec)?,
+                    Err(_) => open = false,
+                }
+            }
+            for _ in 0..BATCH_RECORDS_MAX {
+                match self.rx.try_recv() {
+                    Ok((seq, rec)) => self.accept(seq, rec)?,
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        open = false;
+                        break;
+                    }
+                }
+            }
+            self.write_ready()?;
+            if !open {
+                return Ok(());
+            }
+        }
+    }
+
+    fn accept(&mut self, seq: u64, rec: R) -> Result<()> {
+        if seq < self.next_seq || self.reorder.contains_key(&seq) {
+            return Err(Error::Invalid(format!("sequence {seq} was appended twice")));
+        }
+        self.reorder.insert(seq, rec);
+        Ok(())
+    }
+
+    /// Writes the contiguous prefix of the reorder buffer in batches: one write
+    /// and one fdatasync each.
+    fn write_ready(&mut self) -> Result<()> {
+        // Bound: each turn removes one record from the reorder buffer.
+        while let Some(entry) = self.reorder.first_entry() {
+            if *entry.key() != self.next_seq {
+                break;
+            }
+            let rec = entry.remove();
+            self.scratch.clear();
+            rec.encode(&mut self.scratch);
+            if self.scratch.len() > self.opts.payload_bytes_max as usize {
+                return Err(Error::Invalid(format!(
+                    "record {} is {} bytes, over the cap of {}",
+                    self.next_seq,
+                    self.scratch.len(),
+                    self.opts.payload_bytes_max
+                )));
+            }
+            let frame_len = frame::frame_bytes(self.scratch.len()) as u64;
+            if self.active.offset + self.buf.len() as u64 + frame_len > self.opts.segment_bytes {
+                self.flush()?;
+                self.rotate()?;
+            }
+            frame::encode(&mut self.buf, self.next_seq, self.active.id, &self.scratch);
+            self.next_seq += 1;
+            if self.buf.len() >= self.opts.batch_bytes_max {
+                self.flush()?;
+            }
+        }
+        self.flush()
+    }
+
+    /// Writes and syncs the batch buffer, then publishes the new watermark.
+    fn flush(&mut self) -> Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let a = &mut self.active;
+        storage::write_all_at(a.file.as_mut(), a.offset, &self.buf)
+            .map_err(|e| Error::io("write", a.name.clone(), e))?;
+        a.file
+            .sync_data()
+            .map_err(|e| Error::io("fdatasync", a.name.clone(), e))?;
+        a.offset += self.buf.len() as u64;
+        self.buf.clear();
+        let durable = self.next_seq - 1;
+        if let Some(hook) = self.hook.as_mut() {
+            hook(durable);
+        }
+        self.mark.advance(durable);
+        Ok(())
+    }
+
+    /// Seals the active segment (already synced) and starts the next one.
+    fn rotate(&mut self) -> Result<()> {
+        let (name, file) = create_segment(
+            self.storage.as_ref(),
+            self.next_seq,
+            self.opts.segment_bytes,
+        )?;
+        sync::lock(&self.segments).push((name.clone(), self.next_seq));
+        self.active = Active {
+            name,
+            id: self.next_seq,
+            file,
+            offset: 0,
+        };
+        Ok(())
+    }
+}
