@@ -16,8 +16,11 @@ pub const OVERHEAD_BYTES: usize = HEADER_BYTES + TRAILER_BYTES;
 /// Default cap on one payload.
 pub const PAYLOAD_BYTES_MAX_DEFAULT: u32 = 1 << 20;
 
-/// The frame flags this build understands (none yet; all bits are reserved).
-const FLAGS_KNOWN: u16 = 0;
+/// The frame flags this build understands: the two low bits are a salt (see
+/// [`encode`]); the others are reserved and refused.
+const FLAGS_KNOWN: u16 = SALT_MASK;
+/// Salt bits: they change the checksums and mean nothing else.
+const SALT_MASK: u16 = 0b11;
 
 const _: () = assert!(HEADER_BYTES == 4 + 2 + 2 + 4 + 8 + 8 + 4);
 
@@ -27,19 +30,34 @@ pub const fn frame_bytes(payload_len: usize) -> usize {
 }
 
 /// Appends the frame for `payload` to `out`.
+///
+/// Neither checksum field of a written frame is ever zero: if one would be, the
+/// salt in the flags is bumped, which changes both. So a frame written whole
+/// never ends in four zero bytes, and the torn-tail rule can tell a write that
+/// stopped early (its end still zero) from a whole frame with a flipped bit.
 pub fn encode(out: &mut Vec<u8>, seq: u64, segment_id: u64, payload: &[u8]) {
-    let start = out.len();
     let len = u32::try_from(payload.len()).expect("payload length checked against the cap");
-    out.extend_from_slice(&MAGIC.to_le_bytes());
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&FLAGS_KNOWN.to_le_bytes());
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&seq.to_le_bytes());
-    out.extend_from_slice(&segment_id.to_le_bytes());
-    let header_crc = crc32c::crc32c(&out[start..start + HEADER_BYTES - 4]);
-    out.extend_from_slice(&header_crc.to_le_bytes());
+    let mut header = [0u8; HEADER_BYTES];
+    header[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+    header[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header[8..12].copy_from_slice(&len.to_le_bytes());
+    header[12..20].copy_from_slice(&seq.to_le_bytes());
+    header[20..28].copy_from_slice(&segment_id.to_le_bytes());
+    let mut salt = 0u16;
+    // Bound: SALT_MASK + 1 salts; all four giving a zero checksum has
+    // probability 2^-128, and then the last one is written anyway.
+    let (header_crc, payload_crc) = loop {
+        header[6..8].copy_from_slice(&salt.to_le_bytes());
+        let h = crc32c::crc32c(&header[..HEADER_BYTES - 4]);
+        let p = crc32c::crc32c_append(h, payload);
+        if (h != 0 && p != 0) || salt == SALT_MASK {
+            break (h, p);
+        }
+        salt += 1;
+    };
+    header[28..32].copy_from_slice(&header_crc.to_le_bytes());
+    out.extend_from_slice(&header);
     out.extend_from_slice(payload);
-    let payload_crc = crc32c::crc32c_append(header_crc, payload);
     out.extend_from_slice(&payload_crc.to_le_bytes());
 }
 
@@ -159,6 +177,30 @@ mod tests {
             };
             assert!(!ok, "flip in byte {byte} went unnoticed");
         }
+    }
+
+    #[test]
+    fn checksum_fields_are_never_zero() {
+        // With salt 0, this payload's checksum for sequence 1 in segment 1 is
+        // exactly zero: the 4-byte tail was solved for offline (crc32c is linear
+        // over GF(2)) with an independent Python crc32c.
+        let mut payload = b"zero-crc".to_vec();
+        payload.extend_from_slice(&0x269f_b88c_u32.to_le_bytes());
+        let mut header = [0u8; HEADER_BYTES];
+        header[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        header[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        header[8..12].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+        header[12..20].copy_from_slice(&1u64.to_le_bytes());
+        header[20..28].copy_from_slice(&1u64.to_le_bytes());
+        let unsalted = crc32c::crc32c(&header[..28]);
+        assert_eq!(crc32c::crc32c_append(unsalted, &payload), 0, "test vector");
+
+        let mut out = Vec::new();
+        encode(&mut out, 1, 1, &payload);
+        assert_eq!(le_u16(&out, 6), 1, "the salt moved to 1");
+        assert_ne!(&out[out.len() - 4..], &[0; 4]);
+        let h = decode_header(&out, PAYLOAD_BYTES_MAX_DEFAULT).unwrap();
+        assert!(payload_ok(&h, &out));
     }
 
     #[test]

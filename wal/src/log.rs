@@ -12,7 +12,9 @@ use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::frame;
 use crate::segment::{self, Scanned, TEMP_SUFFIX, Tail};
 use crate::storage::{self, LOCK_FILE_NAME, LockGuard, Storage, StorageFile};
-use crate::sync::{self, Arc, Mutex};
+use std::sync::Arc;
+
+use crate::sync::{self, Mutex};
 use crate::watermark::Watermark;
 
 /// Zero-fill chunk when preallocating a segment.

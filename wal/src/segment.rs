@@ -10,8 +10,6 @@ pub(crate) const SEGMENT_SUFFIX: &str = ".wal";
 pub(crate) const TEMP_SUFFIX: &str = ".tmp";
 /// Decimal digits of the first sequence number in a segment name.
 const NAME_DIGITS: usize = 20;
-/// The sector size whose writes the torn-tail rule assumes atomic and in order.
-pub(crate) const SECTOR_BYTES: u64 = 512;
 
 /// The file name of the segment whose first record is `first_seq`.
 pub(crate) fn segment_name(first_seq: u64) -> String {
@@ -156,23 +154,31 @@ pub(crate) fn scan(
 
 /// The torn-tail rule for the damaged frame at `off` of the last segment.
 ///
-/// A crash keeps a prefix of the last unsynced write, cut at a sector boundary or
-/// at the end of the file. So the damage is a torn write exactly when some sector
-/// boundary `b` inside the frame (or inside its header, when the header itself is
-/// unreadable: `frame_len` is `None`) has nothing but zeros from `b` to the end of
-/// the file, or the frame runs past the end of the file. A flipped bit in a frame
-/// that was written whole leaves its last sector, which ends in its checksum,
-/// non-zero, so such damage is never mistaken for a torn write.
+/// A crash (or a failed write) leaves a prefix of the last unsynced write, and
+/// the rest of a preallocated segment reads as zeros. So the damage is a torn
+/// write exactly when what is there is the start of a frame that stopped early:
+/// - the frame runs past the end of the file; or
+/// - its header checks, and its payload checksum field and everything after it
+///   to the end of the file are zero; or
+/// - its header does not check, its header checksum field and everything after
+///   it are zero, and its first non-zero bytes are the start of the magic.
+///
+/// The writer never writes a zero checksum field (see [`frame::encode`]), so a
+/// frame written whole never looks torn, whatever bit in it flips; a stray bit in
+/// the zeros after the end never looks like the start of the magic.
 fn torn_frame(bytes: &[u8], off: usize, frame_len: Option<usize>) -> bool {
-    let extent = frame_len.unwrap_or(HEADER_BYTES);
-    let end = off + extent;
-    if end > bytes.len() {
-        // The file ends inside the frame: the rest of the write never reached it.
-        return true;
+    let magic = frame::MAGIC.to_le_bytes();
+    let rest = &bytes[off..];
+    let starts_like_a_frame = {
+        let n = nonzero_end(rest).min(magic.len());
+        rest[..n] == magic[..n]
+    };
+    match frame_len {
+        Some(len) if len > rest.len() => true,
+        Some(len) => all_zero(&rest[len - frame::TRAILER_BYTES..]),
+        None if rest.len() < HEADER_BYTES => starts_like_a_frame,
+        None => starts_like_a_frame && all_zero(&rest[HEADER_BYTES - 4..]),
     }
-    // The last sector boundary strictly inside (off, end).
-    let last_boundary = ((end as u64 - 1) / SECTOR_BYTES * SECTOR_BYTES) as usize;
-    last_boundary > off && all_zero(&bytes[last_boundary..])
 }
 
 #[cfg(test)]

@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 use crate::error::Error;
 use crate::sync::{self, Arc, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
 
+/// The poison cause is shared with callers through `Error`, which uses std's `Arc`.
+type Cause = std::sync::Arc<Error>;
+
 #[derive(Debug, Default)]
 struct Slot {
     done: Mutex<bool>,
@@ -42,7 +45,7 @@ impl Slot {
 #[derive(Debug, Default)]
 struct Waiters {
     by_seq: BTreeMap<u64, Vec<Arc<Slot>>>,
-    cause: Option<Arc<Error>>,
+    cause: Option<Cause>,
     closed: bool,
 }
 
@@ -73,7 +76,7 @@ impl Watermark {
     }
 
     /// The poison cause, if any.
-    pub(crate) fn poison_cause(&self) -> Option<Arc<Error>> {
+    pub(crate) fn poison_cause(&self) -> Option<Cause> {
         // Relaxed is enough for the fast path: a stale `false` only sends the
         // caller to the lock, where the truth is read.
         if !self.poisoned.load(Ordering::Relaxed) {
@@ -112,7 +115,7 @@ impl Watermark {
         let all = {
             let mut w = sync::lock(&self.waiters);
             if w.cause.is_none() {
-                w.cause = Some(Arc::new(cause));
+                w.cause = Some(Cause::new(cause));
             }
             // Relaxed: the flag is only a hint; `cause` under the lock is the truth.
             self.poisoned.store(true, Ordering::Relaxed);
