@@ -1,1 +1,0 @@
-//! The scheduler (see issue 4).
