@@ -2,5 +2,9 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod datadir;
+pub mod error;
+pub mod logging;
 pub mod scheduler;
+pub mod stress;
 pub mod sync;

@@ -64,18 +64,31 @@
 //!   anything else is corruption.
 //!
 //! **The torn-tail rule.** The writer issues one write per batch and acknowledges
-//! nothing before the following fdatasync. We assume a crash keeps a prefix of the
-//! unsynced write, cut at a 512-byte sector boundary or at the end of the file. So
-//! damage is a torn tail exactly when the damaged frame at offset `E` has a
-//! sector boundary `B` strictly inside it (inside its header, when the header is
-//! unreadable) such that everything from `B` to the end of the file is zero, or
-//! when the frame runs past the end of the file. A frame that was written whole
-//! ends in its checksum, so its last sector is never all zero: a flipped bit in
-//! an acknowledged record is always refused, never mistaken for a torn write, and
-//! no flip can shorten the history silently. Any other damage (a bad frame
-//! followed by data, garbage after the end, damage in a sealed segment, a missing
-//! or duplicated segment, a sequence gap) refuses to open with an error naming the
-//! segment, the offset and the kind. Repair is a separate, explicit operator act.
+//! nothing before the following fdatasync, and the rest of a preallocated
+//! segment reads as zeros. A crash (or a failed write) can only leave a *prefix*
+//! of that last write, so a torn write looks like the start of a frame followed
+//! by nothing but zeros. Damage at offset `E` of the last segment is truncated as
+//! a torn tail exactly when:
+//! - the frame at `E` runs past the end of the file (a cut file); or
+//! - its header checks, and its payload checksum field and everything after it
+//!   are zero; or
+//! - its header does not check, its header checksum field and everything after
+//!   it are zero, and its first non-zero bytes are the start of the magic.
+//!
+//! The writer never writes a zero checksum field (two salt bits in the flags are
+//! bumped until both checksums are non-zero), so a frame written whole never
+//! looks torn whatever bit in it flips, and a stray bit in the zeros never looks
+//! like the start of the magic. Every single-bit flip of a log is therefore
+//! refused (the test suite flips every bit of a 5 KiB log). Any other damage (a
+//! bad frame followed by data, garbage after the end, damage in a sealed
+//! segment, a missing or duplicated segment, a sequence gap) refuses to open with
+//! an error naming the segment, the offset and the kind. Repair is a separate,
+//! explicit operator act.
+//!
+//! One assumption is worth stating: if the OS wrote the pages of the last,
+//! unacknowledged batch out of order and power failed before the fdatasync, the
+//! log may show a hole followed by data. That is refused too (safe, never
+//! silently shorter), and needs the operator's repair.
 //!
 //! # Durability and failure
 //!

@@ -1,0 +1,210 @@
+//! The binary end to end: `stress`, `wal verify`, and every bad-input path
+//! (one line, the documented exit code, nothing changed on disk).
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dhan_scalper"))
+}
+
+fn run(args: &[&str], data: &Path) -> Output {
+    bin()
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Every file under `dir` with its bytes, to prove a command changed nothing.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(tree(&p));
+            } else {
+                out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn stress_writes_a_log_that_verifies_and_acks_are_printed() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let o = run(
+        &[
+            "stress",
+            "--threads",
+            "2",
+            "--ops",
+            "500",
+            "--pipeline",
+            "4",
+            "--print-acks",
+        ],
+        &data,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let acks: Vec<u64> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("ack ")?.parse().ok())
+        .collect();
+    assert_eq!(acks.len(), 500);
+    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(last["committed"], 500);
+    assert_eq!(last["rejected"], 0);
+    for key in [
+        "ops",
+        "seconds",
+        "commits_per_sec",
+        "cas_retries_per_commit",
+    ] {
+        assert!(last.get(key).is_some(), "missing {key}: {last}");
+    }
+    assert!(
+        last["latency_us"]["p50"].as_u64().unwrap() <= last["latency_us"]["max"].as_u64().unwrap()
+    );
+
+    let o = run(&["wal", "verify", "--json"], &data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(
+        (v["records"].as_u64(), v["last_seq"].as_u64()),
+        (Some(500), Some(500))
+    );
+    assert_eq!(*acks.iter().max().unwrap(), 500);
+}
+
+#[test]
+fn corruption_is_reported_with_segment_and_offset_and_nothing_changes() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    assert!(run(&["stress", "--ops", "50"], &data).status.success());
+    let seg = data.join("wal/00000000000000000001.wal");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[200] ^= 0x40;
+    std::fs::write(&seg, &bytes).unwrap();
+    let before = tree(&data);
+    for args in [&["wal", "verify"][..], &["stress", "--ops", "5"][..]] {
+        let o = run(args, &data);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("00000000000000000001.wal") && e.contains("offset"),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1, "one line: {e}");
+        assert_eq!(tree(&data).len(), before.len());
+        let after = tree(&data);
+        assert_eq!(
+            after
+                .iter()
+                .filter(|(n, _)| n.ends_with(".wal"))
+                .collect::<Vec<_>>(),
+            before
+                .iter()
+                .filter(|(n, _)| n.ends_with(".wal"))
+                .collect::<Vec<_>>(),
+            "{args:?} changed the log"
+        );
+    }
+}
+
+#[test]
+fn a_second_writer_is_refused_naming_the_pid() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let mut first = bin()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["stress", "--secs", "20", "--print-acks"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for its first ack: by then it holds the lock.
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(first.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("ack "), "{line}");
+    let o = run(&["stress", "--ops", "5"], &data);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains(&format!("locked by pid {}", first.id())), "{e}");
+    // Read-only inspection works while a writer holds the lock (and after).
+    assert!(run(&["wal", "verify"], &data).status.success());
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_2_and_touches_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let foreign = t.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), b"mine").unwrap();
+    let before = tree(&foreign);
+    let cases: &[(&[&str], &Path, &str)] = &[
+        (
+            &["stress", "--ops", "5"],
+            &foreign,
+            "not a dhan_scalper data dir",
+        ),
+        (&["wal", "verify"], &t.path().join("missing"), "no data dir"),
+        (&["stress", "--ops", "0"], &foreign, "--ops must be > 0"),
+        (&["stress", "--secs", "-1"], &foreign, "--secs"),
+        (
+            &["stress", "--ops", "5", "--threads", "0"],
+            &foreign,
+            "--threads",
+        ),
+        (&["stress", "--ops", "abc"], &foreign, "invalid value"),
+        (
+            &["stress", "--ops", "5", "--bogus"],
+            &foreign,
+            "unexpected argument",
+        ),
+        (&["stress"], &foreign, "--ops"),
+    ];
+    for (args, dir, needle) in cases {
+        let o = run(args, dir);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{args:?} printed to stdout");
+        assert_eq!(tree(&foreign), before, "{args:?} changed the directory");
+    }
+    assert!(!t.path().join("missing").exists());
+}
+
+#[test]
+fn verify_reports_a_dir_without_a_log() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(
+        data.join("DHAN_SCALPER"),
+        "dhan_scalper data dir\nlayout 1\n",
+    )
+    .unwrap();
+    let o = run(&["wal", "verify"], &data);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("has no log yet"), "{}", stderr(&o));
+}
