@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod datadir;
+pub mod engine;
 pub mod error;
 pub mod logging;
 pub mod scheduler;

@@ -513,9 +513,11 @@ impl Recovered {
         self.report.next_seq
     }
 
-    /// Starts the writer thread. `on_durable(n)` runs on the writer thread after
-    /// every fsync, before any waiter is woken, with the new durable watermark.
-    pub fn start<R: Record>(self, on_durable: Option<DurableHook>) -> Result<Wal<R>> {
+    /// Starts the writer thread. `on_durable(n, record)` runs on the writer thread
+    /// after every fsync, before any waiter is woken, with the new durable
+    /// watermark and the record that carries it (so a caller can publish the
+    /// state that record produced).
+    pub fn start<R: Record>(self, on_durable: Option<DurableHook<R>>) -> Result<Wal<R>> {
         let Self {
             storage,
             opts,
@@ -536,6 +538,7 @@ impl Recovered {
             rx,
             mark: mark.clone(),
             hook: on_durable,
+            last: None,
             reorder: BTreeMap::new(),
             next_seq: report.next_seq,
             active: Active {
@@ -565,7 +568,7 @@ impl Recovered {
 }
 
 /// The writer's "durable up to N" callback.
-pub type DurableHook = Box<dyn FnMut(u64) + Send>;
+pub type DurableHook<R> = Box<dyn FnMut(u64, &R) + Send>;
 
 /// A record the writer encodes on its own thread, off the producer's path.
 pub trait Record: Send + 'static {
@@ -724,7 +727,9 @@ struct Writer<R> {
     opts: Options,
     rx: Receiver<(u64, R)>,
     mark: Arc<Watermark>,
-    hook: Option<DurableHook>,
+    hook: Option<DurableHook<R>>,
+    /// The last record of the batch being written, for the hook.
+    last: Option<R>,
     /// Records that arrived ahead of a gap. Bounded by `in_flight_max`, because
     /// `append` keeps every producer within that distance of the watermark.
     reorder: BTreeMap<u64, R>,
@@ -737,7 +742,11 @@ struct Writer<R> {
 
 impl<R: Record> Writer<R> {
     fn run(mut self) {
-        match self.run_inner() {
+        // A panic (for example in the durable hook) must not leave waiters
+        // hanging: it poisons the log like an I/O error.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_inner()))
+            .unwrap_or_else(|_| Err(Error::Invalid("the log writer panicked".into())));
+        match outcome {
             Ok(()) => {
                 if !self.reorder.is_empty() {
                     tracing::warn!(
@@ -820,6 +829,7 @@ impl<R: Record> Writer<R> {
             }
             frame::encode(&mut self.buf, self.next_seq, self.active.id, &self.scratch);
             self.next_seq += 1;
+            self.last = Some(rec);
             if self.buf.len() >= self.opts.batch_bytes_max {
                 self.flush()?;
             }
@@ -841,8 +851,8 @@ impl<R: Record> Writer<R> {
         a.offset += self.buf.len() as u64;
         self.buf.clear();
         let durable = self.next_seq - 1;
-        if let Some(hook) = self.hook.as_mut() {
-            hook(durable);
+        if let (Some(hook), Some(last)) = (self.hook.as_mut(), self.last.as_ref()) {
+            hook(durable, last);
         }
         self.mark.advance(durable);
         Ok(())

@@ -101,7 +101,8 @@ fn durable_hook_runs_before_waiters_wake() {
     let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let hook_seen = seen.clone();
     let log: Wal = open(dir.path(), &small())
-        .start(Some(Box::new(move |n| {
+        .start(Some(Box::new(move |n, rec: &Vec<u8>| {
+            assert_eq!(rec, &payload(n), "the hook gets the record that carries n");
             hook_seen.store(n, std::sync::atomic::Ordering::SeqCst)
         })))
         .unwrap();
@@ -210,4 +211,25 @@ fn bad_options_are_refused() {
     };
     let err = Recovered::open(storage, &opts).unwrap_err();
     assert!(err.to_string().contains("segment_bytes"), "{err}");
+}
+
+#[test]
+fn a_panicking_durable_hook_poisons_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Wal = open(dir.path(), &small())
+        .start(Some(Box::new(|n, _: &Vec<u8>| {
+            assert!(n < 3, "hook refuses {n}");
+        })))
+        .unwrap();
+    for seq in 1..=3 {
+        log.append(seq, payload(seq)).unwrap();
+        let r = log.wait_durable_timeout(seq, std::time::Duration::from_secs(5));
+        if seq < 3 {
+            r.unwrap();
+        } else {
+            assert!(matches!(r, Err(Error::Poisoned(_))), "{seq}: {r:?}");
+        }
+    }
+    assert!(matches!(log.append(4, payload(4)), Err(Error::Poisoned(_))));
+    assert_eq!(log.durable_seq(), 2);
 }

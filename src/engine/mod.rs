@@ -1,0 +1,271 @@
+//! The state manager: one immutable state behind an [`AtomicArc`], replaced by a
+//! compare-and-swap loop with validation, every commit handed to the journal.
+//!
+//! # The commit protocol (DESIGN §3)
+//!
+//! 1. Load the head state `s` (version `v`).
+//! 2. Run the pure transition `M::apply(&s, op)`. A `Reject` goes back to the
+//!    caller: nothing changed, nothing logged.
+//! 3. Compare-and-swap the head from `s` to the new state (version `v + 1`). On a
+//!    lost race, back off and retry from 1. The version is the one the CAS won;
+//!    no number is taken before the CAS, so a failed CAS leaves no hole.
+//! 4. Hand `(v + 1, op, new state)` to the journal. Nothing that can fail runs
+//!    between a won CAS and this hand-off; if the hand-off itself fails (the log
+//!    is poisoned), the engine poisons too, because a version that never reaches
+//!    the log would stall every later one.
+//! 5. Return [`Commit`]; the caller may [`Engine::wait_durable`] on it.
+//!
+//! # Synchronization
+//!
+//! - `head` is written only by a won CAS in `commit`. Any thread may read it.
+//! - `durable` is written only by the journal's writer thread, through the
+//!   durable hook, after the fsync that covers the version it stores and before
+//!   any waiter of that version wakes. Any thread may read it.
+//! - `poisoned` is set once, by a committer whose hand-off failed.
+//! - The transition closure is pure: it may run several times under contention.
+
+mod journal;
+
+#[cfg(test)]
+mod model_tests;
+
+use std::fmt;
+
+use crossbeam::utils::Backoff;
+
+use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::sync::{Arc, AtomicArc};
+
+pub use journal::{Journal, JournalItem, RecordCodec, WalJournal};
+
+/// A state and the version that produced it (0 for the initial state).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<S> {
+    /// Commits applied so far.
+    pub version: u64,
+    /// The state.
+    pub state: S,
+}
+
+/// A pure state machine: the domain the engine commits.
+pub trait Machine: Send + Sync + 'static {
+    /// The state (cloned per commit: keep it small).
+    type State: Send + Sync + 'static;
+    /// An operation; journaled with the state it produced.
+    type Op: Send + Sync + 'static;
+    /// Why an operation was refused.
+    type Reject: fmt::Debug + fmt::Display + Send + 'static;
+
+    /// The pure transition: validates preconditions, computes the next state and
+    /// checks every invariant on it. It may run more than once per commit.
+    fn apply(&self, state: &Self::State, op: &Self::Op) -> Result<Self::State, Self::Reject>;
+}
+
+/// A won commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a commit is not durable until waited on"]
+pub struct Commit {
+    /// The version the CAS won.
+    pub version: u64,
+}
+
+/// Why a commit did not happen.
+#[derive(Debug)]
+pub enum CommitError<R> {
+    /// The transition refused the operation; nothing changed.
+    Rejected(R),
+    /// The log failed; the engine accepts nothing more until restarted.
+    Poisoned(wal::Error),
+}
+
+impl<R: fmt::Display> fmt::Display for CommitError<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rejected(r) => write!(f, "rejected: {r}"),
+            Self::Poisoned(cause) => write!(f, "engine stopped: {cause}"),
+        }
+    }
+}
+
+impl<R: fmt::Debug + fmt::Display> std::error::Error for CommitError<R> {}
+
+/// Counters for benchmarks and the session summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Commits won.
+    pub commits: u64,
+    /// CAS attempts lost to another committer.
+    pub cas_retries: u64,
+    /// Operations the transition refused.
+    pub rejects: u64,
+}
+
+/// The engine: a lock-free head, a durable view, and a journal.
+pub struct Engine<M: Machine, J: Journal<JournalItem<M>>> {
+    machine: M,
+    head: AtomicArc<Versioned<M::State>>,
+    durable: Arc<AtomicArc<Versioned<M::State>>>,
+    journal: J,
+    /// Soft bound on `head - durable`: a committer that finds the gap wider
+    /// waits for durability before it commits.
+    pending_max: u64,
+    poisoned: AtomicBool,
+    commits: AtomicU64,
+    cas_retries: AtomicU64,
+    rejects: AtomicU64,
+}
+
+impl<M: Machine, J: Journal<JournalItem<M>>> fmt::Debug for Engine<M, J> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("head", &self.head.load().version)
+            .field("durable", &self.durable.load().version)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: Machine, J: Journal<JournalItem<M>>> Engine<M, J> {
+    /// An engine over a recovered state. `durable` is the cell the journal's
+    /// durable hook stores into (see [`WalJournal`]); it must hold `initial`.
+    pub fn new(
+        machine: M,
+        initial: Arc<Versioned<M::State>>,
+        durable: Arc<AtomicArc<Versioned<M::State>>>,
+        journal: J,
+        pending_max: u64,
+    ) -> Self {
+        Self {
+            machine,
+            head: AtomicArc::new(initial),
+            durable,
+            journal,
+            pending_max: pending_max.max(1),
+            poisoned: AtomicBool::new(false),
+            commits: AtomicU64::new(0),
+            cas_retries: AtomicU64::new(0),
+            rejects: AtomicU64::new(0),
+        }
+    }
+
+    /// Commits `op`: validate, CAS, hand to the journal.
+    pub fn commit(&self, op: M::Op) -> Result<Commit, CommitError<M::Reject>> {
+        // Acquire pairs with the Release in `poison`: a committer that sees the
+        // flag also sees the cause stored before it (the journal's error).
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(CommitError::Poisoned(self.journal.failure()));
+        }
+        let backoff = Backoff::new();
+        let (version, next) = loop {
+            let current = self.head.load();
+            let version = current.version + 1;
+            if version > self.journal.durable_seq() + self.pending_max {
+                drop(current);
+                self.journal
+                    .wait_durable(version - self.pending_max)
+                    .map_err(CommitError::Poisoned)?;
+                continue;
+            }
+            let state = match self.machine.apply(&current.state, &op) {
+                Ok(s) => s,
+                Err(r) => {
+                    // Relaxed: statistics only.
+                    self.rejects.fetch_add(1, Ordering::Relaxed);
+                    return Err(CommitError::Rejected(r));
+                }
+            };
+            let next = Arc::new(Versioned { version, state });
+            if self.head.compare_and_swap(&current, next.clone()) {
+                break (version, next);
+            }
+            // Relaxed: statistics only.
+            self.cas_retries.fetch_add(1, Ordering::Relaxed);
+            backoff.snooze();
+        };
+        // Relaxed: statistics only.
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        if let Err(cause) = self.journal.append(version, JournalItem { op, post: next }) {
+            self.poison();
+            return Err(CommitError::Poisoned(cause));
+        }
+        Ok(Commit { version })
+    }
+
+    fn poison(&self) {
+        // Release: see `commit`.
+        self.poisoned.store(true, Ordering::Release);
+    }
+
+    /// Waits until `commit` is durable (or the log failed).
+    pub fn wait_durable(&self, commit: Commit) -> Result<(), wal::Error> {
+        self.journal.wait_durable(commit.version)
+    }
+
+    /// The latest committed state: what the next commit builds on. Not yet
+    /// necessarily durable: never show it to the outside world.
+    pub fn head(&self) -> Arc<Versioned<M::State>> {
+        self.head.load_full()
+    }
+
+    /// The latest durable state: what status, reports and brokers may see.
+    pub fn durable(&self) -> Arc<Versioned<M::State>> {
+        self.durable.load_full()
+    }
+
+    /// Reads the durable state without reference-count traffic (hold briefly).
+    pub fn with_durable<T>(&self, f: impl FnOnce(&Versioned<M::State>) -> T) -> T {
+        f(&self.durable.load())
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> EngineStats {
+        // Relaxed: statistics only.
+        EngineStats {
+            commits: self.commits.load(Ordering::Relaxed),
+            cas_retries: self.cas_retries.load(Ordering::Relaxed),
+            rejects: self.rejects.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The journal.
+    pub fn journal(&self) -> &J {
+        &self.journal
+    }
+}
+
+/// The reference engine: a `Mutex<State>` and nothing clever, to cross-check
+/// the lock-free one in tests and to serve as a benchmark baseline.
+pub struct ReferenceEngine<M: Machine> {
+    machine: M,
+    state: crate::sync::Mutex<Versioned<M::State>>,
+}
+
+impl<M: Machine> fmt::Debug for ReferenceEngine<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReferenceEngine")
+    }
+}
+
+impl<M: Machine> ReferenceEngine<M> {
+    /// Starts at `initial`.
+    pub fn new(machine: M, initial: Versioned<M::State>) -> Self {
+        Self {
+            machine,
+            state: crate::sync::Mutex::new(initial),
+        }
+    }
+
+    /// Applies `op` in place under the lock.
+    pub fn commit(&self, op: &M::Op) -> Result<u64, M::Reject> {
+        let mut guard = crate::sync::lock(&self.state);
+        let next = self.machine.apply(&guard.state, op)?;
+        guard.state = next;
+        guard.version += 1;
+        Ok(guard.version)
+    }
+
+    /// Reads the state.
+    pub fn with_state<T>(&self, f: impl FnOnce(&Versioned<M::State>) -> T) -> T {
+        f(&crate::sync::lock(&self.state))
+    }
+}
