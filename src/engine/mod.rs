@@ -25,6 +25,7 @@
 //! - The transition closure is pure: it may run several times under contention.
 
 mod journal;
+pub mod snapshot;
 
 #[cfg(test)]
 mod model_tests;

@@ -548,6 +548,7 @@ impl Recovered {
                 offset,
             },
             segments: segments.clone(),
+            spares: Spares::start(storage.clone(), opts.segment_bytes, mark.clone())?,
             buf: Vec::with_capacity(1 << 16),
             scratch: Vec::with_capacity(256),
         };
@@ -736,6 +737,7 @@ struct Writer<R> {
     next_seq: u64,
     active: Active,
     segments: Arc<Mutex<SegmentList>>,
+    spares: Spares,
     buf: Vec<u8>,
     scratch: Vec<u8>,
 }
@@ -746,6 +748,9 @@ impl<R: Record> Writer<R> {
         // hanging: it poisons the log like an I/O error.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_inner()))
             .unwrap_or_else(|_| Err(Error::Invalid("the log writer panicked".into())));
+        // Let a spare in preparation finish (or fail) before the lock goes, so
+        // no thread of ours touches the directory after the log is closed.
+        self.spares.stop();
         match outcome {
             Ok(()) => {
                 if !self.reorder.is_empty() {
@@ -851,20 +856,35 @@ impl<R: Record> Writer<R> {
         a.offset += self.buf.len() as u64;
         self.buf.clear();
         let durable = self.next_seq - 1;
+        if self.mark.poison_cause().is_some() {
+            return Err(self.mark.stopped_error());
+        }
+        // The hook may publish a state another thread poisons the log right
+        // after; that state was fsynced all the same, so it is true, and the
+        // watermark below refuses to move, so no waiter is acknowledged.
         if let (Some(hook), Some(last)) = (self.hook.as_mut(), self.last.as_ref()) {
             hook(durable, last);
         }
-        self.mark.advance(durable);
+        if !self.mark.advance(durable) {
+            // Poisoned by another thread (the preallocator or
+            // `truncate_before`): stop here, acknowledging nothing.
+            return Err(self.mark.stopped_error());
+        }
         Ok(())
     }
 
-    /// Seals the active segment (already synced) and starts the next one.
+    /// Seals the active segment (already synced) and starts the next one: the
+    /// spare prepared in the background is renamed into place and the
+    /// directory fsynced.
     fn rotate(&mut self) -> Result<()> {
-        let (name, file) = create_segment(
-            self.storage.as_ref(),
-            self.next_seq,
-            self.opts.segment_bytes,
-        )?;
+        let name = segment::segment_name(self.next_seq);
+        let (tmp, file) = self.spares.take()?;
+        self.storage
+            .rename(&tmp, &name)
+            .map_err(|e| Error::io("rename", tmp.clone(), e))?;
+        self.storage
+            .sync_dir()
+            .map_err(|e| Error::io("fsync directory", self.storage.describe(), e))?;
         sync::lock(&self.segments).push((name.clone(), self.next_seq));
         self.active = Active {
             name,
@@ -874,4 +894,88 @@ impl<R: Record> Writer<R> {
         };
         Ok(())
     }
+}
+
+/// A zero-filled, synced segment file prepared ahead of time.
+type Spare = (String, Box<dyn StorageFile>);
+
+/// Prepares the next segment on its own thread, so that rotation costs a
+/// rename and a directory fsync instead of writing `segment_bytes` of zeros.
+/// One spare at a time (the channels hold one item each). An error while
+/// preparing poisons the log at once, like any other write error.
+struct Spares {
+    request: Option<Sender<()>>,
+    ready: Receiver<Result<Spare>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Spare files are temp files: recovery removes them.
+fn spare_name(n: u64) -> String {
+    format!("spare-{n:020}{TEMP_SUFFIX}")
+}
+
+impl Spares {
+    fn start(storage: Arc<dyn Storage>, segment_bytes: u64, mark: Arc<Watermark>) -> Result<Self> {
+        let (request, requests) = crossbeam_channel::bounded::<()>(1);
+        let (done, ready) = crossbeam_channel::bounded::<Result<Spare>>(1);
+        let thread = std::thread::Builder::new()
+            .name("wal-prealloc".into())
+            .spawn(move || {
+                let mut n = 0u64;
+                // Bound: one turn per request; ends when the writer hangs up.
+                for () in requests {
+                    n += 1;
+                    let made = make_spare(storage.as_ref(), &spare_name(n), segment_bytes);
+                    if let Err(e) = &made {
+                        mark.poison(e.clone());
+                    }
+                    if done.send(made).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| Error::io("spawn", "wal-prealloc", e))?;
+        request
+            .send(())
+            .expect("the preallocator holds its receiver");
+        Ok(Self {
+            request: Some(request),
+            ready,
+            thread: Some(thread),
+        })
+    }
+
+    /// The prepared spare (waiting for it if it is still being made), and a
+    /// request for the next one.
+    fn take(&mut self) -> Result<Spare> {
+        let spare = self
+            .ready
+            .recv()
+            .map_err(|_| Error::Invalid("the segment preallocator stopped".into()))??;
+        if let Some(r) = &self.request {
+            let _ = r.send(());
+        }
+        Ok(spare)
+    }
+
+    fn stop(&mut self) {
+        self.request = None;
+        if let Some(t) = self.thread.take() {
+            // Drain a finished spare so a blocked send returns, then join.
+            let _ = self.ready.try_recv();
+            let _ = t.join();
+        }
+    }
+}
+
+fn make_spare(storage: &dyn Storage, name: &str, segment_bytes: u64) -> Result<Spare> {
+    // No leftover can exist: recovery removed every temp file before the
+    // writer started, and names are unique per writer.
+    let mut file = storage
+        .create(name)
+        .map_err(|e| Error::io("create", name.to_owned(), e))?;
+    zero_fill(file.as_mut(), name, 0, segment_bytes)?;
+    file.sync_data()
+        .map_err(|e| Error::io("fdatasync", name.to_owned(), e))?;
+    Ok((name.to_owned(), file))
 }

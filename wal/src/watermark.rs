@@ -6,12 +6,14 @@
 //! thread may wait on it, and any thread may poison it. The protocol that makes a
 //! lost wake-up impossible:
 //!
-//! - the writer stores the new watermark *before* taking the waiter lock, then
-//!   takes every waiter at or below it out of the map and wakes each one;
+//! - the writer stores the new watermark *under* the waiter lock, then takes
+//!   every waiter at or below it out of the map and wakes each one after
+//!   unlocking;
 //! - a waiter re-reads the watermark *under* the waiter lock before it registers.
 //!
 //! So either the waiter's read sees the new value, or its registration is in the
-//! map before the writer takes the lock and the writer wakes it. Poisoning and
+//! map before the writer takes the lock and the writer wakes it. Because the
+//! store happens under the lock, it can never follow a poison. Poisoning and
 //! closing set their flag under the same lock and wake every registered waiter;
 //! a waiter checks both flags under the lock before registering, so none can
 //! register after them and sleep forever.
@@ -94,19 +96,26 @@ impl Watermark {
     }
 
     /// Publishes `seq` as durable and wakes exactly the waiters it covers.
-    /// Called only by the writer thread, with non-decreasing values.
-    pub(crate) fn advance(&self, seq: u64) {
-        // Release: a waiter that observes `seq` with Acquire also observes every
-        // write the writer made before publishing (see `durable`).
-        self.durable.store(seq, Ordering::Release);
+    /// Called only by the writer thread, with non-decreasing values. Refused
+    /// (returns `false`) once the log is poisoned: nothing is acknowledged after
+    /// the first error, even by another thread's hand.
+    pub(crate) fn advance(&self, seq: u64) -> bool {
         let ready = {
             let mut w = sync::lock(&self.waiters);
+            if w.cause.is_some() {
+                return false;
+            }
+            // Release: a waiter that observes `seq` with Acquire also observes
+            // every write the writer made before publishing (see `durable`).
+            // Stored under the lock, so it cannot pass a concurrent poison.
+            self.durable.store(seq, Ordering::Release);
             let rest = w.by_seq.split_off(&(seq + 1));
             std::mem::replace(&mut w.by_seq, rest)
         };
         for slot in ready.into_values().flatten() {
             slot.wake();
         }
+        true
     }
 
     /// Poisons: every current and future waiter gets `Poisoned(cause)`. The first
