@@ -6,6 +6,8 @@ pub mod datadir;
 pub mod engine;
 pub mod error;
 pub mod logging;
+pub mod money;
 pub mod scheduler;
 pub mod stress;
 pub mod sync;
+pub mod wallet;

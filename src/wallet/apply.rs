@@ -1,0 +1,391 @@
+//! The pure transition and the invariant check.
+
+use rust_decimal::Decimal;
+
+use super::{Balance, Broken, Halt, HaltReason, Limits, Op, Position, Reject, Side, State};
+use crate::money::{Amount, Price, Qty};
+
+/// Applies `op` to `state`: checks the preconditions, builds the next state with
+/// `version + 1`, and checks every invariant on it. Pure and deterministic: it
+/// may run any number of times (a CAS retry, a replay) with the same result. On
+/// `Err`, nothing changed.
+pub fn apply(state: &State, op: &Op, limits: &Limits) -> Result<State, Reject> {
+    let mut next = state.clone();
+    match op {
+        Op::Deposit { amount } => {
+            positive(*amount)?;
+            let b = &mut next.balance;
+            b.available = add(b.available, *amount)?;
+            b.total = add(b.total, *amount)?;
+            b.net_deposits = add(b.net_deposits, *amount)?;
+        }
+        Op::Withdraw { amount } => {
+            positive(*amount)?;
+            let b = &mut next.balance;
+            b.available = take(b.available, *amount)?;
+            b.total = sub(b.total, *amount)?;
+            b.net_deposits = sub(b.net_deposits, *amount)?;
+        }
+        Op::Reserve { amount } => {
+            positive(*amount)?;
+            not_halted(state)?;
+            let b = &mut next.balance;
+            b.available = take(b.available, *amount)?;
+            b.used = add(b.used, *amount)?;
+            next.reserved = add(next.reserved, *amount)?;
+        }
+        Op::Release { amount, pnl } => {
+            positive(*amount)?;
+            if *amount > state.reserved {
+                return Err(Reject::OverRelease {
+                    reserved: state.reserved,
+                    asked: *amount,
+                });
+            }
+            let pnl = pnl.unwrap_or(Amount::ZERO);
+            let b = &mut next.balance;
+            let freed = add(b.available, *amount)?;
+            b.available = add(freed, pnl)?;
+            if b.available.is_negative() {
+                return Err(Reject::InsufficientFunds {
+                    needed: -pnl,
+                    available: freed,
+                });
+            }
+            b.used = sub(b.used, *amount)?;
+            b.total = add(b.total, pnl)?;
+            b.realized_pnl = add(b.realized_pnl, pnl)?;
+            next.reserved = sub(next.reserved, *amount)?;
+        }
+        Op::Buy {
+            instrument,
+            qty,
+            price,
+            charges,
+            ts,
+            order_id,
+        } => {
+            fill_shape(*qty, *charges)?;
+            not_halted(state)?;
+            if let Some(until) = state.risk.cooldown_until
+                && *ts < until
+            {
+                return Err(Reject::CoolingDown { until });
+            }
+            if let Some(id) = order_id {
+                fresh_order(state, *id)?;
+            }
+            let cost = notional(*qty, *price)?;
+            let position = match state.positions.get(&instrument.key) {
+                Some(held) => {
+                    if held.instrument.symbol != instrument.symbol {
+                        return Err(Reject::InstrumentMismatch {
+                            key: instrument.key,
+                            held: held.instrument.symbol.clone(),
+                            asked: instrument.symbol.clone(),
+                        });
+                    }
+                    Position {
+                        qty: held.qty.checked_add(*qty).ok_or(Reject::Overflow)?,
+                        cost_basis: add(held.cost_basis, cost)?,
+                        high_water: held.high_water.max(*price),
+                        ..held.clone()
+                    }
+                }
+                None => {
+                    if state.positions.len() >= limits.max_positions {
+                        return Err(Reject::MaxPositions {
+                            limit: limits.max_positions,
+                        });
+                    }
+                    Position {
+                        instrument: instrument.clone(),
+                        side: Side::Buy,
+                        qty: *qty,
+                        cost_basis: cost,
+                        entry_ts: *ts,
+                        high_water: *price,
+                    }
+                }
+            };
+            let b = &mut next.balance;
+            b.available = take(b.available, add(cost, *charges)?)?;
+            b.used = add(b.used, cost)?;
+            b.total = sub(b.total, *charges)?;
+            b.fees = add(b.fees, *charges)?;
+            next.positions.upsert(position);
+            next.counters.orders += 1;
+            if let Some(id) = order_id {
+                next.recent_order_ids.push(*id);
+            }
+        }
+        Op::Sell {
+            key,
+            qty,
+            price,
+            charges,
+            ts: _,
+            order_id,
+            reason: _,
+        } => {
+            fill_shape(*qty, *charges)?;
+            if let Some(id) = order_id {
+                fresh_order(state, *id)?;
+            }
+            let held = state
+                .positions
+                .get(key)
+                .ok_or(Reject::UnknownPosition { key: *key })?;
+            if *qty > held.qty {
+                return Err(Reject::Oversell {
+                    key: *key,
+                    held: held.qty,
+                    asked: *qty,
+                });
+            }
+            let proceeds = notional(*qty, *price)?;
+            let released = cost_share(held, *qty)?;
+            let pnl = sub(proceeds, released)?;
+            let b = &mut next.balance;
+            let credited = add(b.available, proceeds)?;
+            if *charges > credited {
+                return Err(Reject::InsufficientFunds {
+                    needed: *charges,
+                    available: credited,
+                });
+            }
+            b.available = sub(credited, *charges)?;
+            b.used = sub(b.used, released)?;
+            b.total = sub(add(b.total, pnl)?, *charges)?;
+            b.realized_pnl = add(b.realized_pnl, pnl)?;
+            b.fees = add(b.fees, *charges)?;
+            if *qty == held.qty {
+                next.positions.remove(key);
+            } else {
+                next.positions.upsert(Position {
+                    qty: held.qty.checked_sub(*qty).ok_or(Reject::Overflow)?,
+                    cost_basis: sub(held.cost_basis, released)?,
+                    ..held.clone()
+                });
+            }
+            let c = &mut next.counters;
+            c.orders += 1;
+            c.trades += 1;
+            if pnl.is_positive() {
+                c.wins += 1;
+            } else if pnl.is_negative() {
+                c.losses += 1;
+            }
+            if let Some(id) = order_id {
+                next.recent_order_ids.push(*id);
+            }
+        }
+        Op::MarkHigh { key, price } => {
+            let held = state
+                .positions
+                .get(key)
+                .ok_or(Reject::UnknownPosition { key: *key })?;
+            if *price > held.high_water {
+                next.positions.upsert(Position {
+                    high_water: *price,
+                    ..held.clone()
+                });
+            }
+        }
+        Op::Reset { amount } => {
+            positive(*amount)?;
+            if !state.positions.is_empty() || !state.reserved.is_zero() {
+                return Err(Reject::NotFlat {
+                    positions: state.positions.len(),
+                    reserved: state.reserved,
+                });
+            }
+            next.balance = Balance {
+                available: *amount,
+                used: Amount::ZERO,
+                total: *amount,
+                realized_pnl: Amount::ZERO,
+                fees: Amount::ZERO,
+                net_deposits: *amount,
+            };
+            next.risk.day_start_net_pnl = Amount::ZERO;
+        }
+        Op::Halt { reason, ts } => {
+            if let Some(halt) = state.risk.halted {
+                return Err(Reject::AlreadyHalted {
+                    reason: halt.reason,
+                });
+            }
+            next.risk.halted = Some(Halt {
+                reason: *reason,
+                since: *ts,
+            });
+        }
+        Op::Resume => {
+            if state.risk.halted.is_none() {
+                return Err(Reject::NotHalted);
+            }
+            next.risk.halted = None;
+        }
+        Op::Cooldown { until } => {
+            next.risk.cooldown_until =
+                Some(state.risk.cooldown_until.map_or(*until, |u| u.max(*until)));
+        }
+        Op::DayRoll { day } => {
+            if let Some(current) = state.risk.trading_day
+                && *day <= current
+            {
+                return Err(Reject::DayNotAfter {
+                    current,
+                    asked: *day,
+                });
+            }
+            next.risk.trading_day = Some(*day);
+            next.risk.day_start_net_pnl = sub(state.balance.realized_pnl, state.balance.fees)?;
+            if matches!(
+                state.risk.halted,
+                Some(Halt {
+                    reason: HaltReason::DailyLossLimit,
+                    ..
+                })
+            ) {
+                next.risk.halted = None;
+            }
+        }
+    }
+    next.version = state.version.checked_add(1).ok_or(Reject::Overflow)?;
+    check_invariants(&next, limits).map_err(Reject::InvariantBroken)?;
+    Ok(next)
+}
+
+pub(super) fn check_invariants(state: &State, limits: &Limits) -> Result<(), Broken> {
+    let b = &state.balance;
+    if b.available.checked_add(b.used) != Some(b.total) {
+        return Err(Broken::TotalNotSplit {
+            total: b.total,
+            available: b.available,
+            used: b.used,
+        });
+    }
+    let conserved = b
+        .net_deposits
+        .checked_add(b.realized_pnl)
+        .and_then(|x| x.checked_sub(b.fees));
+    if conserved != Some(b.total) {
+        return Err(Broken::Conservation {
+            total: b.total,
+            net_deposits: b.net_deposits,
+            realized_pnl: b.realized_pnl,
+            fees: b.fees,
+        });
+    }
+    for (field, value) in [
+        ("available", b.available),
+        ("used", b.used),
+        ("fees", b.fees),
+        ("reserved", state.reserved),
+    ] {
+        if value.is_negative() {
+            return Err(Broken::Negative { field, value });
+        }
+    }
+    if state.positions.len() > limits.max_positions {
+        return Err(Broken::TooManyPositions {
+            open: state.positions.len(),
+            limit: limits.max_positions,
+        });
+    }
+    let mut positions_cost = Amount::ZERO;
+    let mut previous = None;
+    for p in &state.positions {
+        let key = p.instrument.key;
+        if previous.is_some_and(|prev| prev >= key) {
+            return Err(Broken::PositionsUnordered { key });
+        }
+        previous = Some(key);
+        if p.qty.is_zero() || !p.cost_basis.is_positive() {
+            return Err(Broken::EmptyPosition { key });
+        }
+        positions_cost = positions_cost
+            .checked_add(p.cost_basis)
+            .ok_or(Broken::Overflow)?;
+    }
+    if state.reserved.checked_add(positions_cost) != Some(b.used) {
+        return Err(Broken::UsedNotCost {
+            used: b.used,
+            reserved: state.reserved,
+            positions_cost,
+        });
+    }
+    Ok(())
+}
+
+fn add(a: Amount, b: Amount) -> Result<Amount, Reject> {
+    a.checked_add(b).ok_or(Reject::Overflow)
+}
+
+fn sub(a: Amount, b: Amount) -> Result<Amount, Reject> {
+    a.checked_sub(b).ok_or(Reject::Overflow)
+}
+
+/// `available - needed`, refusing to go below zero.
+fn take(available: Amount, needed: Amount) -> Result<Amount, Reject> {
+    if needed > available {
+        return Err(Reject::InsufficientFunds { needed, available });
+    }
+    sub(available, needed)
+}
+
+fn positive(amount: Amount) -> Result<(), Reject> {
+    if amount.is_positive() {
+        Ok(())
+    } else {
+        Err(Reject::NonPositiveAmount { amount })
+    }
+}
+
+fn notional(qty: Qty, price: Price) -> Result<Amount, Reject> {
+    Amount::notional(qty, price).ok_or(Reject::Overflow)
+}
+
+fn fill_shape(qty: Qty, charges: Amount) -> Result<(), Reject> {
+    if qty.is_zero() {
+        return Err(Reject::ZeroQuantity);
+    }
+    if charges.is_negative() {
+        return Err(Reject::NegativeCharges { charges });
+    }
+    Ok(())
+}
+
+fn not_halted(state: &State) -> Result<(), Reject> {
+    match state.risk.halted {
+        Some(halt) => Err(Reject::Halted {
+            reason: halt.reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn fresh_order(state: &State, id: super::ClientOrderId) -> Result<(), Reject> {
+    if state.recent_order_ids.contains(id) {
+        return Err(Reject::DuplicateOrder { order_id: id });
+    }
+    Ok(())
+}
+
+/// The cost basis of `qty` of the `held` units: all of it when the position closes,
+/// else the proportional share rounded to the paisa (half away from zero). The
+/// remainder stays positive: each unit cost at least one tick (5 paise).
+fn cost_share(held: &Position, qty: Qty) -> Result<Amount, Reject> {
+    if qty == held.qty {
+        return Ok(held.cost_basis);
+    }
+    let share: Decimal = held
+        .cost_basis
+        .to_decimal()
+        .checked_mul(qty.to_decimal())
+        .and_then(|x| x.checked_div(held.qty.to_decimal()))
+        .ok_or(Reject::Overflow)?;
+    Ok(Amount::from_decimal_rounded(share))
+}
