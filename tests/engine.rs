@@ -155,3 +155,158 @@ fn an_fsync_error_stops_the_engine_and_nothing_after_it_is_acknowledged() {
         "lost an acknowledged commit"
     );
 }
+
+mod persisted {
+    use super::*;
+    use dhan_scalper::engine::{Persist, RecoveryError, Stores, recovery};
+
+    impl Persist for Counter {
+        type Post = u64;
+        fn initial(&self) -> u64 {
+            0
+        }
+        fn decode_record(bytes: &[u8]) -> Result<(u64, u64), String> {
+            if bytes.len() != 16 {
+                return Err(format!("{} bytes, expected 16", bytes.len()));
+            }
+            Ok((
+                u64::from_le_bytes(bytes[..8].try_into().unwrap()),
+                u64::from_le_bytes(bytes[8..].try_into().unwrap()),
+            ))
+        }
+        fn post_matches(state: &u64, post: &u64) -> bool {
+            state == post
+        }
+        fn encode_state(state: &u64) -> Vec<u8> {
+            state.to_le_bytes().to_vec()
+        }
+        fn decode_state(bytes: &[u8]) -> Result<u64, String> {
+            Ok(u64::from_le_bytes(
+                bytes.try_into().map_err(|_| "not 8 bytes")?,
+            ))
+        }
+    }
+
+    fn stores() -> (SimStorage, SimStorage, Stores) {
+        let (w, s) = (
+            SimStorage::new(SimConfig::default()),
+            SimStorage::new(SimConfig::default()),
+        );
+        let stores = Stores {
+            wal: Arc::new(w.clone()),
+            snapshots: Arc::new(s.clone()),
+        };
+        (w, s, stores)
+    }
+
+    fn opts() -> wal::Options {
+        wal::Options {
+            segment_bytes: 4096,
+            payload_bytes_max: 64,
+            ..wal::Options::default()
+        }
+    }
+
+    type Opened = (Engine<Counter, WalJournal<Counter>>, recovery::RecoveryInfo);
+
+    fn open(stores: &Stores) -> Result<Opened, RecoveryError> {
+        recovery::open(Counter, stores, &opts(), 256)
+    }
+
+    fn commit_n(e: &Engine<Counter, WalJournal<Counter>>, n: u64) {
+        for _ in 0..n {
+            let c = e.commit(1).unwrap();
+            e.wait_durable(c).unwrap();
+        }
+    }
+
+    #[test]
+    fn snapshots_cut_replay_and_old_segments_and_recovery_is_exact() {
+        let (wal_sim, snap_sim, stores) = stores();
+        let (e, info) = open(&stores).unwrap();
+        assert_eq!(
+            (info.version, info.replayed, info.snapshot_version),
+            (0, 0, 0)
+        );
+        commit_n(&e, 300);
+        assert_eq!(e.checkpoint(&stores).unwrap(), 300);
+        commit_n(&e, 300);
+        let segments_before = wal_sim.names().len();
+        assert_eq!(e.checkpoint(&stores).unwrap(), 600);
+        assert!(
+            wal_sim.names().len() < segments_before,
+            "old segments were kept"
+        );
+        commit_n(&e, 50);
+        drop(e);
+        let (e, info) = open(&stores).unwrap();
+        assert_eq!(
+            (info.snapshot_version, info.replayed, info.version),
+            (600, 50, 650)
+        );
+        assert_eq!(e.head().state, 650);
+
+        // A damaged newest snapshot falls back to the older one and replays more.
+        drop(e);
+        let newest = snap_sim.names().into_iter().max().unwrap();
+        let mut bytes = snap_sim.file_bytes(&newest).unwrap();
+        bytes[35] ^= 4;
+        snap_sim.set_file_bytes(&newest, bytes);
+        let (e, info) = open(&stores).unwrap();
+        assert_eq!((info.snapshot_version, info.replayed), (300, 350));
+        assert_eq!(info.snapshots_skipped.len(), 1);
+        assert_eq!(e.head().state, 650);
+    }
+
+    #[test]
+    fn a_record_whose_post_image_disagrees_is_refused_by_version() {
+        let (wal_sim, _, stores) = stores();
+        // Write a log by hand: two good records, then one that lies.
+        let rec = wal::Recovered::open(stores.wal.clone(), &opts()).unwrap();
+        let log: wal::Wal = rec.start(None).unwrap();
+        for (seq, (op, post)) in [(1u64, 1u64), (2, 3), (1, 999)].into_iter().enumerate() {
+            let mut b = op.to_le_bytes().to_vec();
+            b.extend_from_slice(&post.to_le_bytes());
+            log.append(seq as u64 + 1, b).unwrap();
+        }
+        log.wait_durable(3).unwrap();
+        drop(log);
+        let segments = |sim: &SimStorage| -> Vec<(String, Vec<u8>)> {
+            sim.names()
+                .into_iter()
+                .filter(|n| n.ends_with(".wal"))
+                .map(|n| (n.clone(), sim.file_bytes(&n).unwrap()))
+                .collect()
+        };
+        let before = segments(&wal_sim);
+        match open(&stores) {
+            Err(RecoveryError::Replay { version: 3, why }) => {
+                assert!(why.contains("post-image"), "{why}")
+            }
+            other => panic!("expected a replay error at 3, got {:?}", other.map(|o| o.1)),
+        }
+        assert_eq!(
+            segments(&wal_sim),
+            before,
+            "a refused recovery changed the log"
+        );
+    }
+
+    #[test]
+    fn a_log_that_ends_before_the_snapshot_is_refused() {
+        let (wal_sim, _, stores) = stores();
+        let (e, _) = open(&stores).unwrap();
+        commit_n(&e, 20);
+        e.checkpoint(&stores).unwrap();
+        drop(e);
+        for n in wal_sim.names() {
+            wal_sim.delete_file(&n);
+        }
+        match open(&stores) {
+            Err(RecoveryError::Log(err)) => {
+                assert!(err.to_string().contains("tail is missing"), "{err}")
+            }
+            other => panic!("expected a log error, got {:?}", other.map(|o| o.1)),
+        }
+    }
+}

@@ -129,6 +129,12 @@ impl SnapshotStore {
         Ok(v)
     }
 
+    /// The versions of the snapshot files on disk, oldest first (damaged ones
+    /// included: a file's name is enough to keep the log it needs).
+    pub fn versions_kept(&self) -> Result<Vec<u64>, wal::Error> {
+        Ok(self.versions()?.into_iter().map(|(v, _)| v).collect())
+    }
+
     /// Writes the snapshot of `version` durably, then prunes old ones.
     pub fn write(&self, version: u64, payload: &[u8]) -> Result<(), wal::Error> {
         let io = |op: &'static str, name: &str, e: std::io::Error| wal::Error::Io {

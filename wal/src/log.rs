@@ -294,6 +294,17 @@ fn scan_dir(storage: &dyn Storage, opts: &Options, writable: bool) -> Result<Sca
         }
     }
     report.next_seq = expected.unwrap_or(opts.first_seq);
+    if count == 0 && opts.recover_from > opts.first_seq {
+        // No segment at all, but records were asked for: the log is gone.
+        return Err(Error::Corrupt(Corruption {
+            segment: "(no segment)".into(),
+            offset: 0,
+            kind: CorruptionKind::EndsEarly {
+                wanted: opts.recover_from,
+                next: opts.first_seq,
+            },
+        }));
+    }
     if opts.recover_from > 0 && count > 0 {
         if report.first_seq > opts.recover_from {
             return Err(Error::Corrupt(Corruption {

@@ -1,0 +1,218 @@
+//! Opening an engine from disk: the newest valid snapshot, then the log after
+//! it, every record re-applied and checked against its stored post-image; only
+//! then are old segments deleted. And the checkpoint that writes snapshots.
+
+use std::sync::Arc as StdArc;
+
+use super::snapshot::SnapshotStore;
+use super::{Engine, Journal, RecordCodec, Versioned, WalJournal};
+use crate::sync::{Arc, AtomicArc};
+
+/// What a machine needs to be stored and recovered.
+pub trait Persist: RecordCodec {
+    /// What a journal record says the state was after it.
+    type Post: std::fmt::Debug;
+    /// The state of a brand-new data directory.
+    fn initial(&self) -> Self::State;
+    /// Decodes a journal payload into its operation and stored post-image.
+    fn decode_record(bytes: &[u8]) -> Result<(Self::Op, Self::Post), String>;
+    /// Whether `state` agrees with a stored post-image.
+    fn post_matches(state: &Self::State, post: &Self::Post) -> bool;
+    /// Re-applies a journaled operation. The default is [`Machine::apply`];
+    /// override it when limits that may change between runs (for example
+    /// `max_positions`) must not refuse history that was valid when written.
+    fn replay(&self, state: &Self::State, op: &Self::Op) -> Result<Self::State, Self::Reject> {
+        self.apply(state, op)
+    }
+    /// The snapshot payload of a state.
+    fn encode_state(state: &Self::State) -> Vec<u8>;
+    /// Decodes (and validates) a snapshot payload.
+    fn decode_state(bytes: &[u8]) -> Result<Self::State, String>;
+}
+
+/// Where an engine keeps its files.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    /// The log directory.
+    pub wal: StdArc<dyn wal::Storage>,
+    /// The snapshot directory.
+    pub snapshots: StdArc<dyn wal::Storage>,
+}
+
+/// What recovery did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryInfo {
+    /// The snapshot version recovery started from (0: none).
+    pub snapshot_version: u64,
+    /// Newer snapshots that were damaged and skipped, with the reason.
+    pub snapshots_skipped: Vec<(String, String)>,
+    /// Log records re-applied after the snapshot.
+    pub replayed: u64,
+    /// The recovered version.
+    pub version: u64,
+    /// What the log's own recovery found (torn tail, removed temp files).
+    pub log: wal::RecoveryReport,
+    /// Old log segments deleted because a snapshot covers them.
+    pub segments_deleted: usize,
+}
+
+/// Why recovery refused.
+#[derive(Debug)]
+pub enum RecoveryError {
+    /// The log is damaged, locked, or an I/O call failed.
+    Log(wal::Error),
+    /// Every snapshot is damaged.
+    Snapshot(String),
+    /// A record does not decode, does not re-apply, or disagrees with its
+    /// stored post-image.
+    Replay {
+        /// The version of the record.
+        version: u64,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+impl std::fmt::Display for RecoveryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Log(e) => e.fmt(f),
+            Self::Snapshot(why) => write!(f, "cannot load a snapshot: {why}"),
+            Self::Replay { version, why } => write!(
+                f,
+                "replay refused at version {version}: {why}; the log was not changed"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RecoveryError {}
+
+impl From<wal::Error> for RecoveryError {
+    fn from(e: wal::Error) -> Self {
+        Self::Log(e)
+    }
+}
+
+/// Rebuilds the state from `stores` and starts an engine on it.
+pub fn open<M: Persist>(
+    machine: M,
+    stores: &Stores,
+    wal_options: &wal::Options,
+    pending_max: u64,
+) -> Result<(Engine<M, WalJournal<M>>, RecoveryInfo), RecoveryError> {
+    let snapshots = SnapshotStore::new(stores.snapshots.clone());
+    let (base, skipped) = match snapshots.load_newest().map_err(RecoveryError::Snapshot)? {
+        Some(loaded) => {
+            let state = M::decode_state(&loaded.payload).map_err(|why| RecoveryError::Replay {
+                version: loaded.version,
+                why: format!("snapshot {} does not decode: {why}", loaded.version),
+            })?;
+            (
+                Versioned {
+                    version: loaded.version,
+                    state,
+                },
+                loaded.skipped,
+            )
+        }
+        None => (
+            Versioned {
+                version: 0,
+                state: machine.initial(),
+            },
+            Vec::new(),
+        ),
+    };
+    let snapshot_version = base.version;
+    let opts = wal::Options {
+        recover_from: snapshot_version + 1,
+        ..wal_options.clone()
+    };
+    let recovered = wal::Recovered::open(stores.wal.clone(), &opts)?;
+    let mut state = base;
+    let mut replayed = 0;
+    for (seq, bytes) in recovered.records().iter() {
+        let fail = |why: String| RecoveryError::Replay { version: seq, why };
+        if seq != state.version + 1 {
+            return Err(fail(format!("expected version {}", state.version + 1)));
+        }
+        let (op, post) = M::decode_record(bytes).map_err(fail)?;
+        let next = machine
+            .replay(&state.state, &op)
+            .map_err(|r| fail(format!("the operation no longer applies: {r}")))?;
+        if !M::post_matches(&next, &post) {
+            return Err(fail(format!(
+                "re-applying the operation does not give the stored post-image {post:?}"
+            )));
+        }
+        state = Versioned {
+            version: seq,
+            state: next,
+        };
+        replayed += 1;
+    }
+    if state.version + 1 != recovered.next_seq() {
+        return Err(RecoveryError::Replay {
+            version: recovered.next_seq(),
+            why: format!(
+                "the log continues at {} but the state is at {}",
+                recovered.next_seq(),
+                state.version
+            ),
+        });
+    }
+    let log_report = recovered.report().clone();
+    let initial = Arc::new(state);
+    let durable = Arc::new(AtomicArc::new(initial.clone()));
+    let journal = WalJournal::start(recovered, durable.clone())?;
+    // Only now, with every record verified, may old segments go.
+    let keep_from = log_needed_from(&snapshots)?;
+    let segments_deleted = journal.log().truncate_before(keep_from)?;
+    let version = initial.version;
+    let engine = Engine::new(machine, initial, durable, journal, pending_max);
+    Ok((
+        engine,
+        RecoveryInfo {
+            snapshot_version,
+            snapshots_skipped: skipped,
+            replayed,
+            version,
+            log: log_report,
+            segments_deleted,
+        },
+    ))
+}
+
+/// The first log record recovery may still need: the one after the *older* of
+/// the kept snapshots, so that a damaged newest snapshot can fall back to it.
+/// With fewer than two snapshots nothing is deleted.
+fn log_needed_from(store: &SnapshotStore) -> Result<u64, wal::Error> {
+    let kept = store.versions_kept()?;
+    Ok(if kept.len() >= super::snapshot::SNAPSHOTS_KEPT {
+        kept[kept.len() - super::snapshot::SNAPSHOTS_KEPT] + 1
+    } else {
+        0
+    })
+}
+
+impl<M: Persist> Engine<M, WalJournal<M>> {
+    /// Writes a snapshot of the durable state, then deletes the log segments
+    /// that no kept snapshot needs. Returns the snapshot's version.
+    pub fn checkpoint(&self, stores: &Stores) -> Result<u64, wal::Error> {
+        let snapshot = self.durable();
+        let store = SnapshotStore::new(stores.snapshots.clone());
+        store.write(snapshot.version, &M::encode_state(&snapshot.state))?;
+        self.journal()
+            .log()
+            .truncate_before(log_needed_from(&store)?)?;
+        Ok(snapshot.version)
+    }
+
+    /// Waits for every commit so far to be durable.
+    pub fn sync(&self) -> Result<u64, wal::Error> {
+        let v = self.head().version;
+        self.journal().wait_durable(v)?;
+        Ok(v)
+    }
+}
