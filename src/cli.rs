@@ -2,15 +2,21 @@
 //! only maps the returned error to its exit code.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::codec;
 use crate::datadir::DataDir;
+use crate::engine::snapshot::SnapshotStore;
+use crate::engine::{Inspected, RecoveryError, Stores, recovery};
 use crate::error::AppError;
-use crate::stress;
+use crate::ledger::Ledger;
+use crate::money::Amount;
+use crate::stress::{self, LedgerEngine};
+use crate::wallet::{Op, State};
 
 /// dhan_scalper: a lock-free paper-trading engine and daemon for Indian index options.
 #[derive(Debug, Parser)]
@@ -27,8 +33,34 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load generator on the real write-ahead log: N threads commit durably.
+    /// Load generator on the real engine and log: N threads commit durably.
     Stress(StressArgs),
+    /// Balances, positions, risk latches and versions (read-only; works while a writer runs).
+    Status {
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The wallet's balances (read-only).
+    Balance,
+    /// Open positions (read-only).
+    Positions,
+    /// Add cash (journaled).
+    Deposit {
+        /// Rupees, for example 50000 or 1,00,000.50.
+        amount: String,
+    },
+    /// Take cash out of the available balance (journaled).
+    Withdraw {
+        /// Rupees, for example 50000 or 1,00,000.50.
+        amount: String,
+    },
+    /// Re-baseline the cash to AMOUNT with a flat book (explicit and journaled; never implicit).
+    ResetBalance {
+        /// Rupees.
+        #[arg(short = 'a', long = "amount")]
+        amount: String,
+    },
     /// Inspect and maintain the write-ahead log.
     #[command(subcommand)]
     Wal(WalCommand),
@@ -61,27 +93,151 @@ pub struct StressArgs {
 /// `wal` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum WalCommand {
-    /// Check every frame of the log without changing it; exit 1 on corruption.
+    /// Check every frame and re-apply every record without changing anything; exit 1 on corruption.
     Verify {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
+    /// Print the snapshot base and every record with its operation and post-image balance.
+    Dump {
+        /// JSON Lines (the default and, for now, the only format).
+        #[arg(long)]
+        json: bool,
+        /// Start at this version.
+        #[arg(long, value_name = "V")]
+        from: Option<u64>,
+    },
+    /// Write a snapshot now and delete the log segments no kept snapshot needs.
+    Checkpoint,
 }
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), AppError> {
+    let dir = &cli.data_dir;
     match cli.command {
-        Command::Stress(args) => run_stress(&cli.data_dir, &args),
-        Command::Wal(WalCommand::Verify { json }) => run_wal_verify(&cli.data_dir, json),
+        Command::Stress(args) => run_stress(dir, &args),
+        Command::Status { json } => run_status(dir, json),
+        Command::Balance => run_balance(dir),
+        Command::Positions => run_positions(dir),
+        Command::Deposit { amount } => {
+            run_funding(dir, "deposit", &amount, |amount| Op::Deposit { amount })
+        }
+        Command::Withdraw { amount } => {
+            run_funding(dir, "withdraw", &amount, |amount| Op::Withdraw { amount })
+        }
+        Command::ResetBalance { amount } => {
+            run_funding(dir, "reset-balance -a", &amount, |amount| Op::Reset {
+                amount,
+            })
+        }
+        Command::Wal(WalCommand::Verify { json }) => run_wal_verify(dir, json),
+        Command::Wal(WalCommand::Dump { json: _, from }) => run_wal_dump(dir, from),
+        Command::Wal(WalCommand::Checkpoint) => run_checkpoint(dir),
     }
 }
 
-fn wal_storage(dir: &DataDir) -> Result<Arc<dyn wal::Storage>, AppError> {
-    Ok(Arc::new(wal::FsStorage::create_dir(dir.wal_dir())?))
+/// Starting cash `stress` deposits into a new data dir.
+/// (One crore rupees.)
+const STRESS_STARTING_BALANCE_RUPEES: i64 = 10_000_000;
+/// Commits that may be in flight between head and durable.
+const PENDING_MAX: u64 = 4096;
+
+fn wal_options() -> wal::Options {
+    wal::Options::default()
 }
 
-fn run_stress(data_dir: &std::path::Path, args: &StressArgs) -> Result<(), AppError> {
+fn stores_for_write(dir: &DataDir) -> Result<Stores, AppError> {
+    Ok(Stores {
+        wal: Arc::new(wal::FsStorage::create_dir(dir.wal_dir())?),
+        snapshots: Arc::new(wal::FsStorage::create_dir(dir.snapshot_dir())?),
+    })
+}
+
+fn stores_read_only(dir: &DataDir) -> Result<Stores, AppError> {
+    let open = |path: std::path::PathBuf| -> Result<Arc<dyn wal::Storage>, AppError> {
+        Ok(Arc::new(wal::FsStorage::existing(&path).map_err(|_| {
+            AppError::usage(format!(
+                "{} has no log yet (no {}); run `dhan_scalper stress --ops 1000` or `dhan_scalper deposit 100000` to start one",
+                dir.root().display(),
+                path.display()
+            ))
+        })?))
+    };
+    let wal = open(dir.wal_dir())?;
+    // A data dir that never checkpointed has no snapshot directory: fine.
+    let snapshots: Arc<dyn wal::Storage> = match wal::FsStorage::existing(dir.snapshot_dir()) {
+        Ok(s) => Arc::new(s),
+        Err(_) => Arc::new(EmptyDir),
+    };
+    Ok(Stores { wal, snapshots })
+}
+
+/// A snapshot directory that does not exist yet, for read-only commands.
+#[derive(Debug)]
+struct EmptyDir;
+
+impl wal::Storage for EmptyDir {
+    fn describe(&self) -> String {
+        "(no snapshot directory)".into()
+    }
+    fn list(&self) -> std::io::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    fn read(&self, _: &str) -> std::io::Result<Vec<u8>> {
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+    fn create(&self, _: &str) -> std::io::Result<Box<dyn wal::StorageFile>> {
+        Err(std::io::ErrorKind::PermissionDenied.into())
+    }
+    fn open(&self, _: &str) -> std::io::Result<Box<dyn wal::StorageFile>> {
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+    fn rename(&self, _: &str, _: &str) -> std::io::Result<()> {
+        Err(std::io::ErrorKind::PermissionDenied.into())
+    }
+    fn remove(&self, _: &str) -> std::io::Result<()> {
+        Err(std::io::ErrorKind::PermissionDenied.into())
+    }
+    fn sync_dir(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn lock(&self) -> wal::Result<Box<dyn wal::LockGuard>> {
+        Err(wal::Error::Invalid("read-only".into()))
+    }
+}
+
+fn recovery_error(e: RecoveryError) -> AppError {
+    match e {
+        RecoveryError::Log(e) => e.into(),
+        other => AppError::problem(other.to_string()),
+    }
+}
+
+fn open_engine(data_dir: &Path) -> Result<(LedgerEngine, Stores), AppError> {
+    let dir = DataDir::open_for_write(data_dir)?;
+    let stores = stores_for_write(&dir)?;
+    let (engine, info) = recovery::open(Ledger::default(), &stores, &wal_options(), PENDING_MAX)
+        .map_err(recovery_error)?;
+    if let Some(torn) = &info.log.torn_tail {
+        eprintln!(
+            "recovered: truncated a torn tail of {} bytes at {}:{} (an unacknowledged write)",
+            torn.bytes, torn.segment, torn.offset
+        );
+    }
+    Ok((engine, stores))
+}
+
+fn inspect_state(
+    data_dir: &Path,
+    visit: impl FnMut(u64, &Op, &State),
+) -> Result<Inspected<State>, AppError> {
+    let dir = DataDir::open_read_only(data_dir)?;
+    let stores = stores_read_only(&dir)?;
+    recovery::inspect(&Ledger::default(), &stores, &wal_options(), visit).map_err(recovery_error)
+}
+
+fn run_stress(data_dir: &Path, args: &StressArgs) -> Result<(), AppError> {
     let limit = match (args.ops, args.secs) {
         (Some(n), _) => stress::Limit::Ops(n),
         (None, Some(s)) if s.is_finite() && s > 0.0 && s < 1e9 => {
@@ -102,35 +258,174 @@ fn run_stress(data_dir: &std::path::Path, args: &StressArgs) -> Result<(), AppEr
         seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
     };
     settings.validate()?;
-    let dir = DataDir::open_for_write(data_dir)?;
-    let recovered = wal::Recovered::open(wal_storage(&dir)?, &wal::Options::default())?;
-    if let Some(torn) = &recovered.report().torn_tail {
-        eprintln!(
-            "recovered: truncated a torn tail of {} bytes at {}:{} (an unacknowledged write)",
-            torn.bytes, torn.segment, torn.offset
-        );
+    let (engine, _stores) = open_engine(data_dir)?;
+    if engine.head().version == 0 {
+        let c = engine
+            .commit(Op::Deposit {
+                amount: Amount::from_rupees(STRESS_STARTING_BALANCE_RUPEES),
+            })
+            .map_err(|e| AppError::problem(e.to_string()))?;
+        engine.wait_durable(c)?;
     }
-    let next = recovered.next_seq();
-    let log: wal::Wal = recovered.start(None)?;
     let out: Mutex<std::io::Stdout> = Mutex::new(std::io::stdout());
-    let report = stress::run(&log, next, &settings, &out)?;
-    log.close()?;
+    let report = stress::run(&engine, &settings, &out)?;
+    engine.sync()?;
     let mut line = report.to_json();
     line["seed"] = settings.seed.into();
     println!("{line}");
     Ok(())
 }
 
-fn run_wal_verify(data_dir: &std::path::Path, json: bool) -> Result<(), AppError> {
+fn status_json(s: &Inspected<State>) -> serde_json::Value {
+    let mut v = codec::state_json(&s.state.state);
+    v["version"] = s.state.version.into();
+    // Everything a read-only recovery sees is on disk; the torn tail of a
+    // write in progress is not counted.
+    v["durable_version"] = s.state.version.into();
+    v
+}
+
+fn run_status(data_dir: &Path, json: bool) -> Result<(), AppError> {
+    let s = inspect_state(data_dir, |_, _, _| {})?;
+    if json {
+        println!("{}", status_json(&s));
+        return Ok(());
+    }
+    let st = &s.state.state;
+    let b = &st.balance;
+    println!("version {} (durable)", s.state.version);
+    println!(
+        "available {}  used {}  total {}",
+        b.available, b.used, b.total
+    );
+    println!(
+        "realized {}  fees {}  net deposits {}",
+        b.realized_pnl, b.fees, b.net_deposits
+    );
+    println!("open positions: {}", st.positions.len());
+    match &st.risk.halted {
+        Some(h) => println!("HALTED since {}", h.since),
+        None => println!("trading allowed"),
+    }
+    Ok(())
+}
+
+fn run_balance(data_dir: &Path) -> Result<(), AppError> {
+    let s = inspect_state(data_dir, |_, _, _| {})?;
+    let b = &s.state.state.balance;
+    for (name, v) in [
+        ("available", b.available),
+        ("used", b.used),
+        ("total", b.total),
+        ("realized_pnl", b.realized_pnl),
+        ("fees", b.fees),
+        ("net_deposits", b.net_deposits),
+    ] {
+        println!("{name:<13} {v:>20}");
+    }
+    Ok(())
+}
+
+fn run_positions(data_dir: &Path) -> Result<(), AppError> {
+    let s = inspect_state(data_dir, |_, _, _| {})?;
+    let positions = &s.state.state.positions;
+    if positions.is_empty() {
+        println!("no open positions");
+    }
+    for p in positions.iter() {
+        println!(
+            "{}  qty {}  avg {}  cost {}  since {}",
+            p.instrument,
+            p.qty.get(),
+            codec::dec2(p.avg_price()),
+            p.cost_basis,
+            p.entry_ts
+        );
+    }
+    Ok(())
+}
+
+fn run_funding(
+    data_dir: &Path,
+    command: &str,
+    input: &str,
+    op: impl FnOnce(Amount) -> Op,
+) -> Result<(), AppError> {
+    let amount = Amount::parse_user(input)
+        .map_err(|e| AppError::usage(format!("{command} {input}: {e}")))?;
+    if !amount.is_positive() {
+        return Err(AppError::usage(format!(
+            "{command} {input}: the amount must be more than zero"
+        )));
+    }
+    let (engine, _) = open_engine(data_dir)?;
+    let c = engine
+        .commit(op(amount))
+        .map_err(|e| AppError::problem(format!("{command} {input}: {e}")))?;
+    engine.wait_durable(c)?;
+    let b = engine.durable().state.balance;
+    println!(
+        "version {}: available {}  total {}",
+        c.version, b.available, b.total
+    );
+    Ok(())
+}
+
+fn run_checkpoint(data_dir: &Path) -> Result<(), AppError> {
+    let (engine, stores) = open_engine(data_dir)?;
+    let v = engine.checkpoint(&stores)?;
+    println!("snapshot written at version {v}");
+    Ok(())
+}
+
+fn run_wal_dump(data_dir: &Path, from: Option<u64>) -> Result<(), AppError> {
+    let from = from.unwrap_or(0);
     let dir = DataDir::open_read_only(data_dir)?;
-    let storage = wal::FsStorage::existing(dir.wal_dir()).map_err(|_| {
-        AppError::usage(format!(
-            "{} has no log yet (no {}/ directory); run `dhan_scalper stress --ops 1000` to write one",
-            dir.root().display(),
-            crate::datadir::WAL_DIR_NAME
-        ))
-    })?;
-    let (records, report) = wal::inspect(&storage, &wal::Options::default())?;
+    let stores = stores_read_only(&dir)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let io_error = |e: std::io::Error| AppError::problem(format!("cannot write the dump: {e}"));
+    // The base first: the newest valid snapshot, as recovery will use it.
+    if let Some(loaded) = SnapshotStore::new(stores.snapshots.clone())
+        .load_newest()
+        .map_err(AppError::problem)?
+    {
+        let state = codec::decode_state(&loaded.payload).map_err(|e| {
+            AppError::problem(format!("snapshot {} does not decode: {e}", loaded.version))
+        })?;
+        let line = serde_json::json!({
+            "snapshot": {"version": loaded.version, "balance": codec::balance_json(&state.balance)}
+        });
+        writeln!(out, "{line}").map_err(io_error)?;
+    }
+    let mut write_error = None;
+    recovery::inspect(
+        &Ledger::default(),
+        &stores,
+        &wal_options(),
+        |version, op, state| {
+            if write_error.is_some() || version < from {
+                return;
+            }
+            let line = serde_json::json!({
+                "version": version,
+                "op": codec::op_json(op),
+                "balance": codec::balance_json(&state.balance),
+            });
+            if let Err(e) = writeln!(out, "{line}") {
+                write_error = Some(e);
+            }
+        },
+    )
+    .map_err(recovery_error)?;
+    if let Some(e) = write_error {
+        return Err(io_error(e));
+    }
+    out.flush().map_err(io_error)
+}
+
+fn run_wal_verify(data_dir: &Path, json: bool) -> Result<(), AppError> {
+    let s = inspect_state(data_dir, |_, _, _| {})?;
+    let report = &s.log;
     let last = report.next_seq - 1;
     if json {
         let v = serde_json::json!({
@@ -139,29 +434,28 @@ fn run_wal_verify(data_dir: &std::path::Path, json: bool) -> Result<(), AppError
             "records": report.records_scanned,
             "first_seq": report.first_seq,
             "last_seq": last,
+            "snapshot_version": s.snapshot.as_ref().map(|b| b.version),
+            "version": s.state.version,
             "torn_tail": report.torn_tail.as_ref().map(|t| serde_json::json!({
                 "segment": t.segment, "offset": t.offset, "bytes": t.bytes,
             })),
         });
         println!("{v}");
     } else {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(
-            out,
-            "log ok: {} segment(s), {} record(s), sequence {}..={}",
+        println!(
+            "log ok: {} segment(s), {} record(s), sequence {}..={}; every record re-applies to its stored balance; state at version {}",
             report.segments.len(),
             report.records_scanned,
             report.first_seq,
-            last
+            last,
+            s.state.version
         );
         if let Some(t) = &report.torn_tail {
-            let _ = writeln!(
-                out,
+            println!(
                 "torn tail: {} byte(s) at {}:{} (an unacknowledged write; the next writable open truncates it)",
                 t.bytes, t.segment, t.offset
             );
         }
     }
-    drop(records);
     Ok(())
 }

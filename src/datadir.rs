@@ -5,6 +5,7 @@
 //! DATA/
 //!   DHAN_SCALPER      marker: "dhan_scalper data dir" and the layout version
 //!   wal/              the write-ahead log (see the `wal` crate)
+//!   snapshots/        checkpoints of the state (see `engine::snapshot`)
 //! ```
 //!
 //! Commands that write create a missing directory (an existing empty one counts
@@ -20,9 +21,11 @@ use crate::error::AppError;
 /// Name of the marker file.
 pub const MARKER_FILE_NAME: &str = "DHAN_SCALPER";
 /// The layout this build writes and reads.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 /// Subdirectory of the write-ahead log.
 pub const WAL_DIR_NAME: &str = "wal";
+/// Subdirectory of the snapshots.
+pub const SNAPSHOT_DIR_NAME: &str = "snapshots";
 
 fn marker_text() -> String {
     format!("dhan_scalper data dir\nlayout {LAYOUT_VERSION}\n")
@@ -43,6 +46,11 @@ impl DataDir {
     /// The log directory.
     pub fn wal_dir(&self) -> PathBuf {
         self.root.join(WAL_DIR_NAME)
+    }
+
+    /// The snapshot directory.
+    pub fn snapshot_dir(&self) -> PathBuf {
+        self.root.join(SNAPSHOT_DIR_NAME)
     }
 
     /// Opens for a command that writes: creates a missing or empty directory,

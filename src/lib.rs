@@ -2,9 +2,11 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod codec;
 pub mod datadir;
 pub mod engine;
 pub mod error;
+pub mod ledger;
 pub mod logging;
 pub mod money;
 pub mod scheduler;

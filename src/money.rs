@@ -85,8 +85,15 @@ impl std::error::Error for MoneyError {}
 ///
 /// Arithmetic is checked (`checked_*` return `None` on overflow); the wallet turns
 /// that into a rejection rather than a panic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Amount(Decimal);
+
+/// Zero rupees at the canonical scale (so a default encodes like `ZERO`).
+impl Default for Amount {
+    fn default() -> Self {
+        Amount::ZERO
+    }
+}
 
 impl Amount {
     /// Rs 0.00.

@@ -1,9 +1,10 @@
-//! `stress`: a load generator on the real log.
+//! `stress`: a load generator on the real engine and log.
 //!
-//! Until the state engine lands, each operation is one durable log record of
-//! `RECORD_PAYLOAD_BYTES` bytes, numbered by a shared counter exactly as the
-//! engine's CAS will number versions. Each thread waits for its own records to be
-//! durable: one at a time by default, or up to `pipeline` in flight.
+//! N threads commit a random mix of deposit, withdraw, reserve, release, buy
+//! and sell on a few synthetic instruments through the lock-free engine; every
+//! commit goes to the write-ahead log. Each thread waits for its own commits to
+//! be durable: one at a time by default, or up to `pipeline` in flight. Refused
+//! operations (not enough cash, selling more than held) are counted, not errors.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -13,10 +14,16 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+use crate::engine::{Commit, CommitError, Engine, WalJournal};
 use crate::error::AppError;
+use crate::ledger::Ledger;
+use crate::money::{Amount, Price, Qty};
+use crate::wallet::{Instrument, InstrumentKey, Op, Segment, State, Symbol, Timestamp};
 
-/// Payload bytes of one stress record (the size of an engine journal record).
-pub const RECORD_PAYLOAD_BYTES: usize = 88;
+/// Synthetic instruments the load trades.
+const INSTRUMENTS_COUNT: u64 = 3;
+/// First security id of the synthetic instruments.
+const SECURITY_ID_BASE: u64 = 900_001;
 /// Most threads `stress` accepts.
 pub const THREADS_MAX: usize = 256;
 /// Most commits one thread keeps in flight.
@@ -89,7 +96,7 @@ pub struct Report {
     pub ops: u64,
     /// Operations committed (and durable).
     pub committed: u64,
-    /// Operations refused (always 0 for raw log records).
+    /// Operations the wallet refused (nothing changed, nothing logged).
     pub rejected: u64,
     /// Wall time of the run.
     pub seconds: f64,
@@ -97,7 +104,7 @@ pub struct Report {
     pub commits_per_sec: f64,
     /// Commit-to-durable-ack latency.
     pub latency_us: LatencyUs,
-    /// CAS retries per commit (0 until the engine lands: the counter never races).
+    /// Compare-and-swap attempts lost to another thread, per commit.
     pub cas_retries_per_commit: f64,
     /// The first sequence number this run wrote.
     pub first_seq: u64,
@@ -126,46 +133,112 @@ impl Report {
     }
 }
 
-fn record(seq: u64, seed: u64) -> Vec<u8> {
-    let mut rng = fastrand::Rng::with_seed(seed ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let mut v = vec![0u8; RECORD_PAYLOAD_BYTES];
-    v[..8].copy_from_slice(&seq.to_le_bytes());
-    rng.fill(&mut v[8..]);
-    v
+/// Draws one operation, looking at the head state so most of them apply.
+fn draw(rng: &mut fastrand::Rng, head: &State, ts: Timestamp) -> Op {
+    let rupees = |rng: &mut fastrand::Rng, max: i64| Amount::from_paise(rng.i64(100..=max * 100));
+    let key = |i: u64| InstrumentKey {
+        segment: Segment::NseFno,
+        security_id: SECURITY_ID_BASE + i,
+    };
+    match rng.u8(0..100) {
+        0..10 => Op::Deposit {
+            amount: rupees(rng, 10_000),
+        },
+        10..15 => Op::Withdraw {
+            amount: rupees(rng, 2_000),
+        },
+        15..25 => Op::Reserve {
+            amount: rupees(rng, 5_000),
+        },
+        25..35 => {
+            let held = head.reserved;
+            let amount = if held.is_positive() {
+                held
+            } else {
+                rupees(rng, 100)
+            };
+            Op::Release { amount, pnl: None }
+        }
+        35..70 => {
+            let i = rng.u64(0..INSTRUMENTS_COUNT);
+            Op::Buy {
+                instrument: Instrument {
+                    key: key(i),
+                    symbol: Symbol::new(&format!("SIM{i}")).expect("a valid symbol"),
+                },
+                qty: Qty::new(rng.u64(1..=75)),
+                price: Price::from_ticks(rng.u32(20..=4_000)).expect("a positive tick count"),
+                charges: Amount::from_rupees(20),
+                ts,
+                order_id: None,
+            }
+        }
+        _ => {
+            let held = head
+                .positions
+                .iter()
+                .nth(rng.usize(0..head.positions.len().max(1)));
+            let (k, qty) = match held {
+                Some(p) => (p.instrument.key, Qty::new(rng.u64(1..=p.qty.get()))),
+                None => (key(0), Qty::new(1)),
+            };
+            Op::Sell {
+                key: k,
+                qty,
+                price: Price::from_ticks(rng.u32(20..=4_000)).expect("a positive tick count"),
+                charges: Amount::from_rupees(20),
+                ts,
+                order_id: None,
+                reason: None,
+            }
+        }
+    }
 }
 
-/// Runs the load on `log`, whose next free sequence number is `next_seq`.
-/// `acks` receives `ack V` lines (flushed) when `print_acks` is set.
+/// The engine `stress` drives.
+pub type LedgerEngine = Engine<Ledger, WalJournal<Ledger>>;
+
+/// Runs the load on `engine`. `acks` receives `ack V` lines (flushed) when
+/// `print_acks` is set.
 pub fn run(
-    log: &wal::Wal,
-    next_seq: u64,
+    engine: &LedgerEngine,
     settings: &Settings,
     acks: &Mutex<dyn Write + Send>,
 ) -> Result<Report, AppError> {
     settings.validate()?;
-    let counter = AtomicU64::new(next_seq);
-    // The highest sequence number this run may take, for `--ops`.
-    let last_allowed = match settings.limit {
-        Limit::Ops(n) => next_seq + n - 1,
-        Limit::Duration(_) => u64::MAX,
-    };
+    let first_version = engine.head().version + 1;
+    let attempts = AtomicU64::new(0);
+    let rejected = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let failure: Mutex<Option<AppError>> = Mutex::new(None);
     let histogram = Mutex::new(
         Histogram::<u64>::new_with_bounds(1, LATENCY_US_MAX, 3).expect("static bounds are valid"),
     );
+    let retries_before = engine.stats().cas_retries;
     let start = Instant::now();
     let deadline = match settings.limit {
         Limit::Duration(d) => Some(start + d),
         Limit::Ops(_) => None,
     };
+    let ops_max = match settings.limit {
+        Limit::Ops(n) => n,
+        Limit::Duration(_) => u64::MAX,
+    };
     std::thread::scope(|s| {
-        for _ in 0..settings.threads {
-            s.spawn(|| {
+        for thread_index in 0..settings.threads {
+            let (attempts, rejected, stop, failure, histogram) =
+                (&attempts, &rejected, &stop, &failure, &histogram);
+            s.spawn(move || {
+                let mut rng = fastrand::Rng::with_seed(
+                    settings.seed ^ (thread_index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                );
                 let mut local =
                     Histogram::<u64>::new_with_bounds(1, LATENCY_US_MAX, 3).expect("static bounds");
-                let mut in_flight: VecDeque<(u64, Instant)> =
+                let mut in_flight: VecDeque<(Commit, Instant)> =
                     VecDeque::with_capacity(settings.pipeline);
+                // Synthetic time: one millisecond per operation from a fixed epoch,
+                // so runs with the same seed draw the same operations.
+                let ts = Timestamp::from_epoch_ms(1_767_225_600_000);
                 let result = (|| -> Result<(), AppError> {
                     // Bound: the run ends at --ops or --secs, or on the first error.
                     loop {
@@ -175,12 +248,12 @@ pub fn run(
                         if in_flight.len() == settings.pipeline
                             || (stopping && !in_flight.is_empty())
                         {
-                            let (seq, t0) = in_flight.pop_front().expect("non-empty");
-                            log.wait_durable(seq)?;
+                            let (commit, t0) = in_flight.pop_front().expect("non-empty");
+                            engine.wait_durable(commit)?;
                             local.saturating_record(t0.elapsed().as_micros() as u64);
                             if settings.print_acks {
                                 let mut out = acks.lock().unwrap_or_else(|p| p.into_inner());
-                                writeln!(out, "ack {seq}")
+                                writeln!(out, "ack {}", commit.version)
                                     .and_then(|()| out.flush())
                                     .map_err(|e| {
                                         AppError::problem(format!("cannot print acks: {e}"))
@@ -191,16 +264,21 @@ pub fn run(
                         if stopping {
                             return Ok(());
                         }
-                        // Relaxed: the counter only hands out distinct numbers;
-                        // the log orders the records itself.
-                        let seq = counter.fetch_add(1, Ordering::Relaxed);
-                        if seq > last_allowed {
+                        // Relaxed: a plain shared count of attempts.
+                        if attempts.fetch_add(1, Ordering::Relaxed) >= ops_max {
                             stop.store(true, Ordering::Relaxed);
                             continue;
                         }
+                        let op = draw(&mut rng, &engine.head().state, ts);
                         let t0 = Instant::now();
-                        log.append(seq, record(seq, settings.seed))?;
-                        in_flight.push_back((seq, t0));
+                        match engine.commit(op) {
+                            Ok(commit) => in_flight.push_back((commit, t0)),
+                            Err(CommitError::Rejected(_)) => {
+                                // Relaxed: a plain count.
+                                rejected.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(CommitError::Poisoned(e)) => return Err(e.into()),
+                        }
                     }
                 })();
                 if let Err(e) = result {
@@ -224,10 +302,12 @@ pub fn run(
     }
     let h = histogram.into_inner().unwrap_or_else(|p| p.into_inner());
     let committed = h.len();
+    let rejected = rejected.into_inner();
+    let retries = engine.stats().cas_retries - retries_before;
     Ok(Report {
-        ops: committed,
+        ops: committed + rejected,
         committed,
-        rejected: 0,
+        rejected,
         seconds,
         commits_per_sec: committed as f64 / seconds.max(1e-9),
         latency_us: LatencyUs {
@@ -235,8 +315,8 @@ pub fn run(
             p99: h.value_at_quantile(0.99),
             max: h.max(),
         },
-        cas_retries_per_commit: 0.0,
-        first_seq: next_seq,
-        last_seq: log.durable_seq(),
+        cas_retries_per_commit: retries as f64 / committed.max(1) as f64,
+        first_seq: first_version,
+        last_seq: engine.durable().version,
     })
 }

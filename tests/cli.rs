@@ -65,10 +65,11 @@ fn stress_writes_a_log_that_verifies_and_acks_are_printed() {
         .lines()
         .filter_map(|l| l.strip_prefix("ack ")?.parse().ok())
         .collect();
-    assert_eq!(acks.len(), 500);
     let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
-    assert_eq!(last["committed"], 500);
-    assert_eq!(last["rejected"], 0);
+    let committed = last["committed"].as_u64().unwrap();
+    assert_eq!(committed + last["rejected"].as_u64().unwrap(), 500);
+    assert_eq!(last["ops"], 500);
+    assert_eq!(acks.len() as u64, committed, "one ack per commit");
     for key in [
         "ops",
         "seconds",
@@ -84,11 +85,34 @@ fn stress_writes_a_log_that_verifies_and_acks_are_printed() {
     let o = run(&["wal", "verify", "--json"], &data);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    // The starting deposit is version 1, then one version per commit.
+    let last_version = committed + 1;
     assert_eq!(
         (v["records"].as_u64(), v["last_seq"].as_u64()),
-        (Some(500), Some(500))
+        (Some(last_version), Some(last_version))
     );
-    assert_eq!(*acks.iter().max().unwrap(), 500);
+    assert_eq!(*acks.iter().max().unwrap(), last_version);
+    assert_eq!(v["version"].as_u64(), Some(last_version));
+
+    // status agrees with the last line of the dump, which agrees with the
+    // replay of every record.
+    let o = run(&["status", "--json"], &data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let status: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let o = run(&["wal", "dump", "--json"], &data);
+    let dump = stdout(&o);
+    let lines: Vec<serde_json::Value> = dump
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len() as u64, last_version);
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["version"].as_u64(), Some(i as u64 + 1), "contiguous");
+    }
+    let tail = lines.last().unwrap();
+    assert_eq!(tail["balance"], status["balance"]);
+    assert_eq!(tail["version"], status["version"]);
+    assert_eq!(lines[0]["op"]["kind"], "deposit");
 }
 
 #[test]
@@ -183,6 +207,11 @@ fn bad_input_gets_one_line_and_exit_2_and_touches_nothing() {
             "unexpected argument",
         ),
         (&["stress"], &foreign, "--ops"),
+        (&["deposit", "abc"], &foreign, "invalid amount \"abc\""),
+        (&["deposit", "0"], &foreign, "more than zero"),
+        (&["deposit", "--", "-5"], &foreign, "-5"),
+        (&["withdraw", "1.001"], &foreign, "1.001"),
+        (&["reset-balance"], &foreign, "--amount"),
     ];
     for (args, dir, needle) in cases {
         let o = run(args, dir);
@@ -201,10 +230,55 @@ fn verify_reports_a_dir_without_a_log() {
     std::fs::create_dir(&data).unwrap();
     std::fs::write(
         data.join("DHAN_SCALPER"),
-        "dhan_scalper data dir\nlayout 1\n",
+        "dhan_scalper data dir\nlayout 2\n",
     )
     .unwrap();
     let o = run(&["wal", "verify"], &data);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("has no log yet"), "{}", stderr(&o));
+}
+
+#[test]
+fn funding_is_journaled_and_a_refused_withdrawal_changes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let o = run(&["deposit", "1,00,000"], &data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("₹1,00,000.00"), "{}", stdout(&o));
+    let segments = |dir: &Path| -> Vec<(String, u32)> {
+        tree(dir)
+            .into_iter()
+            .filter(|(n, _)| n.ends_with(".wal"))
+            .map(|(n, b)| (n, crc32c::crc32c(&b)))
+            .collect()
+    };
+    let before = segments(&data.join("wal"));
+    let o = run(&["withdraw", "250000"], &data);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("insufficient funds"), "{}", stderr(&o));
+    assert_eq!(
+        segments(&data.join("wal")),
+        before,
+        "a refused withdrawal wrote to the log"
+    );
+    assert!(run(&["withdraw", "2500.50"], &data).status.success());
+    assert!(
+        run(&["reset-balance", "-a", "50000"], &data)
+            .status
+            .success()
+    );
+    let o = run(&["status", "--json"], &data);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["version"], 3);
+    assert_eq!(v["balance"]["available"], "50000.00");
+    let kinds: Vec<String> = stdout(&run(&["wal", "dump"], &data))
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["op"]["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, ["deposit", "withdraw", "reset"]);
 }

@@ -9,7 +9,7 @@ use super::{Engine, Journal, RecordCodec, Versioned, WalJournal};
 use crate::sync::{Arc, AtomicArc};
 
 /// What a machine needs to be stored and recovered.
-pub trait Persist: RecordCodec {
+pub trait Persist: RecordCodec<State: Clone> {
     /// What a journal record says the state was after it.
     type Post: std::fmt::Debug;
     /// The state of a brand-new data directory.
@@ -94,45 +94,61 @@ impl From<wal::Error> for RecoveryError {
     }
 }
 
-/// Rebuilds the state from `stores` and starts an engine on it.
-pub fn open<M: Persist>(
-    machine: M,
-    stores: &Stores,
-    wal_options: &wal::Options,
-    pending_max: u64,
-) -> Result<(Engine<M, WalJournal<M>>, RecoveryInfo), RecoveryError> {
-    let snapshots = SnapshotStore::new(stores.snapshots.clone());
-    let (base, skipped) = match snapshots.load_newest().map_err(RecoveryError::Snapshot)? {
+/// What a read-only recovery found.
+#[derive(Debug)]
+pub struct Inspected<S> {
+    /// The snapshot it started from, if any.
+    pub snapshot: Option<StdArc<Versioned<S>>>,
+    /// The state after the last record.
+    pub state: Versioned<S>,
+    /// What the log scan found (a torn tail is reported, not repaired).
+    pub log: wal::RecoveryReport,
+}
+
+/// A recovery base: the state, the snapshot version it came from (0: none),
+/// and the newer snapshots that were damaged and skipped.
+type Base<S> = (Versioned<S>, u64, Vec<(String, String)>);
+
+/// Loads the newest valid snapshot and its base state.
+fn load_base<M: Persist>(
+    machine: &M,
+    snapshots: &SnapshotStore,
+) -> Result<Base<M::State>, RecoveryError> {
+    match snapshots.load_newest().map_err(RecoveryError::Snapshot)? {
         Some(loaded) => {
             let state = M::decode_state(&loaded.payload).map_err(|why| RecoveryError::Replay {
                 version: loaded.version,
                 why: format!("snapshot {} does not decode: {why}", loaded.version),
             })?;
-            (
+            Ok((
                 Versioned {
                     version: loaded.version,
                     state,
                 },
+                loaded.version,
                 loaded.skipped,
-            )
+            ))
         }
-        None => (
+        None => Ok((
             Versioned {
                 version: 0,
                 state: machine.initial(),
             },
+            0,
             Vec::new(),
-        ),
-    };
-    let snapshot_version = base.version;
-    let opts = wal::Options {
-        recover_from: snapshot_version + 1,
-        ..wal_options.clone()
-    };
-    let recovered = wal::Recovered::open(stores.wal.clone(), &opts)?;
-    let mut state = base;
+        )),
+    }
+}
+
+/// Re-applies `records` on `state`, checking each against its post-image.
+fn replay<'a, M: Persist>(
+    machine: &M,
+    state: &mut Versioned<M::State>,
+    records: impl Iterator<Item = (u64, &'a [u8])>,
+    mut visit: impl FnMut(u64, &M::Op, &M::State),
+) -> Result<u64, RecoveryError> {
     let mut replayed = 0;
-    for (seq, bytes) in recovered.records().iter() {
+    for (seq, bytes) in records {
         let fail = |why: String| RecoveryError::Replay { version: seq, why };
         if seq != state.version + 1 {
             return Err(fail(format!("expected version {}", state.version + 1)));
@@ -146,12 +162,63 @@ pub fn open<M: Persist>(
                 "re-applying the operation does not give the stored post-image {post:?}"
             )));
         }
-        state = Versioned {
+        visit(seq, &op, &next);
+        *state = Versioned {
             version: seq,
             state: next,
         };
         replayed += 1;
     }
+    Ok(replayed)
+}
+
+/// Read-only recovery: no lock, no fsync, nothing written, a torn tail
+/// tolerated. Safe while a writer runs. `visit` sees every replayed record
+/// with the state after it.
+pub fn inspect<M: Persist>(
+    machine: &M,
+    stores: &Stores,
+    wal_options: &wal::Options,
+    visit: impl FnMut(u64, &M::Op, &M::State),
+) -> Result<Inspected<M::State>, RecoveryError> {
+    let snapshots = SnapshotStore::new(stores.snapshots.clone());
+    let (base, snapshot_version, _) = load_base(machine, &snapshots)?;
+    let snapshot = (snapshot_version > 0).then(|| StdArc::new(base.clone()));
+    let opts = wal::Options {
+        recover_from: snapshot_version + 1,
+        ..wal_options.clone()
+    };
+    let (records, log) = wal::inspect(stores.wal.as_ref(), &opts)?;
+    let mut state = base;
+    replay(machine, &mut state, records.iter(), visit)?;
+    Ok(Inspected {
+        snapshot,
+        state,
+        log,
+    })
+}
+
+/// Rebuilds the state from `stores` and starts an engine on it.
+pub fn open<M: Persist>(
+    machine: M,
+    stores: &Stores,
+    wal_options: &wal::Options,
+    pending_max: u64,
+) -> Result<(Engine<M, WalJournal<M>>, RecoveryInfo), RecoveryError> {
+    let snapshots = SnapshotStore::new(stores.snapshots.clone());
+    let (base, snapshot_version, skipped) = load_base(&machine, &snapshots)?;
+    let opts = wal::Options {
+        recover_from: snapshot_version + 1,
+        ..wal_options.clone()
+    };
+    let recovered = wal::Recovered::open(stores.wal.clone(), &opts)?;
+    let mut state = base;
+    let replayed = replay(
+        &machine,
+        &mut state,
+        recovered.records().iter(),
+        |_, _, _| {},
+    )?;
     if state.version + 1 != recovered.next_seq() {
         return Err(RecoveryError::Replay {
             version: recovered.next_seq(),

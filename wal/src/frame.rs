@@ -36,13 +36,32 @@ pub const fn frame_bytes(payload_len: usize) -> usize {
 /// never ends in four zero bytes, and the torn-tail rule can tell a write that
 /// stopped early (its end still zero) from a whole frame with a flipped bit.
 pub fn encode(out: &mut Vec<u8>, seq: u64, segment_id: u64, payload: &[u8]) {
-    let len = u32::try_from(payload.len()).expect("payload length checked against the cap");
+    let start = begin(out);
+    out.extend_from_slice(payload);
+    finish(out, start, seq, segment_id);
+}
+
+/// Reserves a header at the end of `out` and returns where the frame starts;
+/// append the payload, then call [`finish`]. This lets a record encode itself
+/// straight into the batch buffer.
+pub fn begin(out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; HEADER_BYTES]);
+    start
+}
+
+/// Completes the frame that [`begin`] started at `start`: everything after
+/// its header is the payload.
+pub fn finish(out: &mut Vec<u8>, start: usize, seq: u64, segment_id: u64) {
+    let payload_len = out.len() - start - HEADER_BYTES;
+    let len = u32::try_from(payload_len).expect("payload length checked against the cap");
     let mut header = [0u8; HEADER_BYTES];
     header[0..4].copy_from_slice(&MAGIC.to_le_bytes());
     header[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     header[8..12].copy_from_slice(&len.to_le_bytes());
     header[12..20].copy_from_slice(&seq.to_le_bytes());
     header[20..28].copy_from_slice(&segment_id.to_le_bytes());
+    let payload = &out[start + HEADER_BYTES..];
     let mut salt = 0u16;
     // Bound: SALT_MASK + 1 salts; all four giving a zero checksum has
     // probability 2^-128, and then the last one is written anyway.
@@ -56,8 +75,7 @@ pub fn encode(out: &mut Vec<u8>, seq: u64, segment_id: u64, payload: &[u8]) {
         salt += 1;
     };
     header[28..32].copy_from_slice(&header_crc.to_le_bytes());
-    out.extend_from_slice(&header);
-    out.extend_from_slice(payload);
+    out[start..start + HEADER_BYTES].copy_from_slice(&header);
     out.extend_from_slice(&payload_crc.to_le_bytes());
 }
 
