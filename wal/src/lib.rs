@@ -93,13 +93,20 @@
 //! # Durability and failure
 //!
 //! One writer thread owns the active segment. Producers hand it `(seq, record)`
-//! in any order through a bounded channel; it keeps a bounded reorder buffer and
+//! in any order through a bounded channel; it keeps a reorder buffer (a ring of
+//! `in_flight_max` slots indexed by sequence number: `append` keeps every producer
+//! within that distance of the durable watermark) and
 //! writes only the contiguous prefix, one write and one fdatasync per batch, with
 //! no artificial delay. It then publishes the durable watermark (the highest
 //! contiguous fsynced sequence), calls the durable hook and wakes exactly the
 //! waiters the watermark covers. The first failed write, fsync, create or rename
 //! poisons the log: every current and future waiter gets [`Error::Poisoned`] at
-//! once, and nothing more is acknowledged.
+//! once, and nothing more is acknowledged (the watermark is stored under the
+//! waiters' lock, so it can never move after a poison).
+//!
+//! A second thread keeps the next segment ready: a zero-filled, fdatasynced
+//! `spare-N.tmp`, so rotation costs a rename and a directory fsync. Its failure
+//! poisons the log like any other write error.
 #![forbid(unsafe_code)]
 
 pub mod error;
