@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::bench;
 use crate::codec;
 use crate::datadir::DataDir;
 use crate::engine::snapshot::SnapshotStore;
@@ -64,6 +65,15 @@ pub enum Command {
     /// Inspect and maintain the write-ahead log.
     #[command(subcommand)]
     Wal(WalCommand),
+    /// Benchmarks, each next to its baseline measured in the same run.
+    Bench {
+        /// Print one JSON array instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// A short smoke run instead of the full one.
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 /// `stress` flags.
@@ -134,6 +144,20 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         Command::Wal(WalCommand::Verify { json }) => run_wal_verify(dir, json),
         Command::Wal(WalCommand::Dump { json: _, from }) => run_wal_dump(dir, from),
         Command::Wal(WalCommand::Checkpoint) => run_checkpoint(dir),
+        Command::Bench { json, quick } => {
+            let scale = if quick {
+                bench::Scale::QUICK
+            } else {
+                bench::Scale::FULL
+            };
+            let rows = bench::run(scale, Path::new("."))?;
+            if json {
+                println!("{}", bench::to_json(&rows));
+            } else {
+                print!("{}", bench::to_table(&rows));
+            }
+            Ok(())
+        }
     }
 }
 

@@ -24,16 +24,14 @@
 //! Fixtures are built lazily, inside the benchmark closure, so a filter that
 //! skips a benchmark also skips its setup.
 
-use std::fs::{File, OpenOptions};
 use std::hint::black_box;
-use std::os::unix::fs::FileExt;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput};
 use tempfile::TempDir;
+use wal::baseline::RawFile;
 use wal::{FsStorage, Options, Recovered, Wal, frame};
 
 /// Payload bytes of every record.
@@ -154,54 +152,23 @@ impl LogFixture {
     }
 }
 
-/// A preallocated, zero-filled, synced file written at increasing offsets,
-/// wrapping to 0 at the end (so no block is ever allocated in the loop).
+/// The raw baseline file, kept alive with its temp dir.
 struct RawFixture {
-    file: File,
-    len: u64,
-    offset: u64,
+    raw: RawFile,
     _dir: TempDir,
 }
 
 impl RawFixture {
     fn new(scale: &Scale) -> Self {
         let dir = temp_dir();
-        let file = preallocated(&dir.path().join("raw"), scale.segment_bytes);
-        Self {
-            file,
-            len: scale.segment_bytes,
-            offset: 0,
-            _dir: dir,
-        }
+        let raw = RawFile::create(&dir.path().join("raw"), scale.segment_bytes).expect("raw file");
+        Self { raw, _dir: dir }
     }
 
     /// One `pwrite` of `bytes` plus one `fdatasync`.
     fn write_sync(&mut self, bytes: &[u8]) {
-        if self.offset + bytes.len() as u64 > self.len {
-            self.offset = 0;
-        }
-        self.file.write_all_at(bytes, self.offset).expect("pwrite");
-        self.file.sync_data().expect("fdatasync");
-        self.offset += bytes.len() as u64;
+        self.raw.write_sync(bytes).expect("pwrite + fdatasync");
     }
-}
-
-fn preallocated(path: &Path, len: u64) -> File {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .expect("create raw file");
-    let zeros = vec![0u8; 1 << 20];
-    let mut off = 0;
-    while off < len {
-        let n = ((len - off) as usize).min(zeros.len());
-        file.write_all_at(&zeros[..n], off).expect("zero-fill");
-        off += n as u64;
-    }
-    file.sync_all().expect("fsync");
-    file
 }
 
 /// `count` encoded frames of `payload`, as the log would write them.

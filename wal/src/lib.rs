@@ -109,6 +109,7 @@
 //! poisons the log like any other write error.
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod error;
 pub mod frame;
 mod log;

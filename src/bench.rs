@@ -1,0 +1,485 @@
+//! `dhan_scalper bench`: each measurement next to its baseline, run in the same
+//! process, so the ratio means something on a shared, noisy machine.
+//!
+//! | row | ours | baseline |
+//! |---|---|---|
+//! | in-memory commit, 1 and 2 threads | engine commit (CAS + validation + hand-off to a log on in-memory storage) | the same `wallet::apply` under a `Mutex<State>` in place, and under a `Mutex<Arc<State>>` swap |
+//! | snapshot read under a writer | `Engine::with_durable` | `RwLock<State>` read |
+//! | durable commit p50 / p99 | commit + wait on the real filesystem | raw `pwrite` + `fdatasync` of the same bytes into a preallocated file |
+//! | pipelined durable throughput | 2 threads, 256 in flight each | raw batches of 4096 frames, one `pwrite` + `fdatasync` each |
+//! | recovery | `recovery::open` of the log just written | - |
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::engine::Machine;
+use crate::engine::{RecordCodec, ReferenceEngine, Stores, Versioned, recovery};
+use crate::error::AppError;
+use crate::ledger::Ledger;
+use crate::money::Amount;
+use crate::stress;
+use crate::wallet::{Op, State};
+
+/// One row of the table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// What is measured.
+    pub name: &'static str,
+    /// Our median (or rate).
+    pub ours: f64,
+    /// The baseline, measured in the same run.
+    pub baseline_name: &'static str,
+    /// The baseline's value (NaN when there is none).
+    pub baseline: f64,
+    /// Unit of both values.
+    pub unit: &'static str,
+    /// The DESIGN §10 target.
+    pub target: &'static str,
+}
+
+impl Row {
+    /// ours / baseline.
+    pub fn ratio(&self) -> f64 {
+        self.ours / self.baseline
+    }
+}
+
+/// How much work each row does.
+#[derive(Debug, Clone, Copy)]
+pub struct Scale {
+    /// Commits per in-memory run.
+    pub memory_ops: u64,
+    /// Durable commits for the latency rows.
+    pub durable_ops: usize,
+    /// Commits of the pipelined row (also the log recovery reads).
+    pub pipelined_ops: u64,
+}
+
+impl Scale {
+    /// The default run (about half a minute).
+    pub const FULL: Scale = Scale {
+        memory_ops: 2_000_000,
+        durable_ops: 3_000,
+        pipelined_ops: 1_000_000,
+    };
+    /// A smoke run (a few seconds).
+    pub const QUICK: Scale = Scale {
+        memory_ops: 100_000,
+        durable_ops: 300,
+        pipelined_ops: 50_000,
+    };
+}
+
+fn io_err(what: &str) -> impl Fn(std::io::Error) -> AppError + '_ {
+    move |e| AppError::problem(format!("bench: {what}: {e}"))
+}
+
+/// Deposit and withdraw one rupee in turn: always valid, so every commit wins.
+fn op(i: u64) -> Op {
+    let amount = Amount::from_rupees(1);
+    if i.is_multiple_of(2) {
+        Op::Deposit { amount }
+    } else {
+        Op::Withdraw { amount }
+    }
+}
+
+fn funded() -> State {
+    crate::wallet::apply(
+        &State::new(),
+        &Op::Deposit {
+            amount: Amount::from_rupees(1_000_000),
+        },
+        &Default::default(),
+    )
+    .expect("a deposit into an empty wallet applies")
+}
+
+fn sim_stores() -> Stores {
+    Stores {
+        wal: Arc::new(wal::sim::SimStorage::new(Default::default())),
+        snapshots: Arc::new(wal::sim::SimStorage::new(Default::default())),
+    }
+}
+
+fn sim_options() -> wal::Options {
+    wal::Options {
+        segment_bytes: 16 << 20,
+        ..wal::Options::default()
+    }
+}
+
+/// Runs `per_thread(thread_index)` on `threads` threads and returns wall time.
+fn timed_threads(threads: usize, per_thread: impl Fn(usize) + Sync) -> Duration {
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let f = &per_thread;
+            s.spawn(move || f(t));
+        }
+    });
+    start.elapsed()
+}
+
+/// ns per commit (1 thread) or commits/s in total (more threads).
+fn memory_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
+    let mut rows = Vec::new();
+    for threads in [1usize, 2] {
+        let per_thread = scale.memory_ops / threads as u64;
+        let total = per_thread * threads as u64;
+        let stores = sim_stores();
+        let (engine, _) = recovery::open(Ledger::default(), &stores, &sim_options(), 4096)
+            .map_err(|e| AppError::problem(format!("bench: {e}")))?;
+        let c = engine
+            .commit(Op::Deposit {
+                amount: Amount::from_rupees(1_000_000),
+            })
+            .map_err(|e| AppError::problem(e.to_string()))?;
+        engine.wait_durable(c)?;
+        let ours = timed_threads(threads, |_| {
+            for i in 0..per_thread {
+                let _ = engine.commit(op(i));
+            }
+        });
+        engine.sync()?;
+        let reference = ReferenceEngine::new(
+            Ledger::default(),
+            Versioned {
+                version: 1,
+                state: funded(),
+            },
+        );
+        let mutex_in_place = timed_threads(threads, |_| {
+            for i in 0..per_thread {
+                let _ = reference.commit(&op(i));
+            }
+        });
+        let swap = Mutex::new(Arc::new(funded()));
+        let ledger = Ledger::default();
+        let mutex_arc = timed_threads(threads, |_| {
+            for i in 0..per_thread {
+                let mut g = swap.lock().unwrap_or_else(|p| p.into_inner());
+                if let Ok(next) = ledger.apply(&g, &op(i)) {
+                    *g = Arc::new(next);
+                }
+            }
+        });
+        let ns = |d: Duration| d.as_nanos() as f64 / total as f64;
+        let per_sec = |d: Duration| total as f64 / d.as_secs_f64();
+        if threads == 1 {
+            rows.push(Row {
+                name: "in-memory commit, 1 thread",
+                ours: ns(ours),
+                baseline_name: "Mutex<State> in place",
+                baseline: ns(mutex_in_place),
+                unit: "ns/op",
+                target: "<= 150 ns",
+            });
+            rows.push(Row {
+                name: "in-memory commit, 1 thread",
+                ours: ns(ours),
+                baseline_name: "Mutex<Arc<State>> swap",
+                baseline: ns(mutex_arc),
+                unit: "ns/op",
+                target: "<= 150 ns",
+            });
+        } else {
+            rows.push(Row {
+                name: "in-memory commit, 2 threads",
+                ours: per_sec(ours) / 1e6,
+                baseline_name: "Mutex<State> in place",
+                baseline: per_sec(mutex_in_place) / 1e6,
+                unit: "M commits/s",
+                target: ">= 3 M/s",
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// ns per read while another thread commits as fast as it can.
+fn read_rows(scale: Scale) -> Result<Row, AppError> {
+    let reads = scale.memory_ops;
+    let stores = sim_stores();
+    let (engine, _) = recovery::open(Ledger::default(), &stores, &sim_options(), 4096)
+        .map_err(|e| AppError::problem(format!("bench: {e}")))?;
+    let _ = engine.commit(Op::Deposit {
+        amount: Amount::from_rupees(1_000_000),
+    });
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let lock = RwLock::new(funded());
+    let ledger = Ledger::default();
+    // Relaxed: a stop request, nothing is published through it.
+    const RELAXED: std::sync::atomic::Ordering = std::sync::atomic::Ordering::Relaxed;
+    let (ours, baseline) = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut i = 0;
+            while !stop.load(RELAXED) {
+                let _ = engine.commit(op(i));
+                i += 1;
+            }
+        });
+        let start = Instant::now();
+        let mut sink = Amount::ZERO;
+        for _ in 0..reads {
+            sink = engine.with_durable(|v| v.state.balance.available);
+        }
+        let ours = start.elapsed();
+        stop.store(true, RELAXED);
+        writer.join().expect("bench writer");
+        stop.store(false, RELAXED);
+        let writer = s.spawn(|| {
+            let mut i = 0;
+            while !stop.load(RELAXED) {
+                let mut g = lock.write().unwrap_or_else(|p| p.into_inner());
+                if let Ok(next) = ledger.apply(&g, &op(i)) {
+                    *g = next;
+                }
+                i += 1;
+            }
+        });
+        let start = Instant::now();
+        for _ in 0..reads {
+            sink = lock
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .balance
+                .available;
+        }
+        let baseline = start.elapsed();
+        stop.store(true, RELAXED);
+        writer.join().expect("bench writer");
+        std::hint::black_box(sink);
+        (ours, baseline)
+    });
+    let ns = |d: Duration| d.as_nanos() as f64 / reads as f64;
+    Ok(Row {
+        name: "snapshot read under a writer",
+        ours: ns(ours),
+        baseline_name: "RwLock<State> read",
+        baseline: ns(baseline),
+        unit: "ns/read",
+        target: "<= 10 ns, >= 10x faster",
+    })
+}
+
+fn percentile_us(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_nanos() as f64 / 1e3
+}
+
+/// Durable rows: latency, pipelined throughput, recovery.
+fn durable_rows(scale: Scale, work_dir: &Path) -> Result<Vec<Row>, AppError> {
+    let dir = tempfile::Builder::new()
+        .prefix(".dhan_scalper-bench-")
+        .tempdir_in(work_dir)
+        .map_err(io_err("temp dir"))?;
+    let fs = |name: &str| -> Result<Arc<dyn wal::Storage>, AppError> {
+        Ok(Arc::new(wal::FsStorage::create_dir(dir.path().join(name))?))
+    };
+    let stores = Stores {
+        wal: fs("wal")?,
+        snapshots: fs("snapshots")?,
+    };
+    let opts = wal::Options::default();
+    let (engine, _) = recovery::open(Ledger::default(), &stores, &opts, 4096)
+        .map_err(|e| AppError::problem(format!("bench: {e}")))?;
+    let c = engine
+        .commit(Op::Deposit {
+            amount: Amount::from_rupees(100_000_000),
+        })
+        .map_err(|e| AppError::problem(e.to_string()))?;
+    engine.wait_durable(c)?;
+    // Let the segment preallocator finish its first spare before timing.
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Latency: ours and raw interleaved in blocks, so drift hits both alike.
+    let mut record = Vec::new();
+    Ledger::encode(&op(0), &engine.head(), &mut record);
+    let mut frame = Vec::new();
+    wal::frame::encode(&mut frame, 1, 1, &record);
+    let mut raw = wal::baseline::RawFile::create(&dir.path().join("raw"), 64 << 20)
+        .map_err(io_err("raw file"))?;
+    let mut ours = Vec::with_capacity(scale.durable_ops);
+    let mut base = Vec::with_capacity(scale.durable_ops);
+    const BLOCK: usize = 10;
+    for block in 0..scale.durable_ops.div_ceil(BLOCK) {
+        for i in 0..BLOCK {
+            let t0 = Instant::now();
+            let c = engine
+                .commit(op((block * BLOCK + i) as u64))
+                .map_err(|e| AppError::problem(e.to_string()))?;
+            engine.wait_durable(c)?;
+            ours.push(t0.elapsed());
+        }
+        for _ in 0..BLOCK {
+            let t0 = Instant::now();
+            raw.write_sync(&frame).map_err(io_err("raw write"))?;
+            base.push(t0.elapsed());
+        }
+    }
+    ours.sort_unstable();
+    base.sort_unstable();
+    let mut rows = vec![
+        Row {
+            name: "durable commit p50",
+            ours: percentile_us(&ours, 0.5),
+            baseline_name: "raw pwrite+fdatasync p50",
+            baseline: percentile_us(&base, 0.5),
+            unit: "us",
+            target: "<= 1.15x raw",
+        },
+        Row {
+            name: "durable commit p99",
+            ours: percentile_us(&ours, 0.99),
+            baseline_name: "raw pwrite+fdatasync p99",
+            baseline: percentile_us(&base, 0.99),
+            unit: "us",
+            target: "-",
+        },
+    ];
+
+    // Pipelined: the stress load, 2 threads with 256 in flight each.
+    let settings = stress::Settings {
+        threads: 2,
+        limit: stress::Limit::Ops(scale.pipelined_ops),
+        pipeline: 256,
+        print_acks: false,
+        seed: 1,
+    };
+    let sink: Mutex<std::io::Sink> = Mutex::new(std::io::sink());
+    let report = stress::run(&engine, &settings, &sink)?;
+    const RAW_BATCH_FRAMES: usize = 4096;
+    let batch: Vec<u8> = frame.repeat(RAW_BATCH_FRAMES);
+    let batches = (scale.pipelined_ops as usize).div_ceil(RAW_BATCH_FRAMES);
+    let t0 = Instant::now();
+    for _ in 0..batches {
+        raw.write_sync(&batch).map_err(io_err("raw write"))?;
+    }
+    let raw_rate = (batches * RAW_BATCH_FRAMES) as f64 / t0.elapsed().as_secs_f64();
+    rows.push(Row {
+        name: "pipelined durable commits",
+        ours: report.commits_per_sec / 1e6,
+        baseline_name: "raw 4096-frame batches",
+        baseline: raw_rate / 1e6,
+        unit: "M/s",
+        target: ">= 1 M/s",
+    });
+
+    // Recovery of everything just written.
+    let version = engine.sync()?;
+    drop(engine);
+    let t0 = Instant::now();
+    let (engine, info) = recovery::open(Ledger::default(), &stores, &opts, 4096)
+        .map_err(|e| AppError::problem(format!("bench: {e}")))?;
+    let took = t0.elapsed();
+    drop(engine);
+    if info.version != version {
+        return Err(AppError::problem(format!(
+            "bench: recovered version {} but wrote {version}",
+            info.version
+        )));
+    }
+    rows.push(Row {
+        name: "recovery (replay + verify)",
+        ours: info.replayed as f64 / took.as_secs_f64() / 1e6,
+        baseline_name: "-",
+        baseline: f64::NAN,
+        unit: "M records/s",
+        target: ">= 2 M/s",
+    });
+    Ok(rows)
+}
+
+/// Runs every row. Temporary files go under `work_dir` (removed after).
+pub fn run(scale: Scale, work_dir: &Path) -> Result<Vec<Row>, AppError> {
+    let mut rows = memory_rows(scale)?;
+    rows.push(read_rows(scale)?);
+    rows.extend(durable_rows(scale, work_dir)?);
+    Ok(rows)
+}
+
+/// The rows as one JSON array.
+pub fn to_json(rows: &[Row]) -> serde_json::Value {
+    let num = |x: f64| {
+        if x.is_finite() {
+            serde_json::json!(x)
+        } else {
+            serde_json::Value::Null
+        }
+    };
+    serde_json::Value::Array(
+        rows.iter()
+            .map(|r| {
+                serde_json::json!({
+                    "name": r.name,
+                    "ours": num(r.ours),
+                    "baseline_name": r.baseline_name,
+                    "baseline": num(r.baseline),
+                    "ratio": num(r.ratio()),
+                    "unit": r.unit,
+                    "target": r.target,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The rows as a text table.
+pub fn to_table(rows: &[Row]) -> String {
+    let mut out = format!(
+        "{:<30} {:>12} {:<26} {:>12} {:>7}  {:<12} {}\n",
+        "measure", "ours", "baseline", "value", "ratio", "unit", "target"
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "{:<30} {:>12.3} {:<26} {:>12.3} {:>7.2}  {:<12} {}\n",
+            r.name,
+            r.ours,
+            r.baseline_name,
+            r.baseline,
+            r.ratio(),
+            r.unit,
+            r.target
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_run_measures_every_row_and_recovers_what_it_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let scale = Scale {
+            memory_ops: 2_000,
+            durable_ops: 20,
+            pipelined_ops: 2_000,
+        };
+        let rows = run(scale, dir.path()).unwrap();
+        let names: Vec<&str> = rows.iter().map(|r| r.name).collect();
+        assert_eq!(
+            names,
+            [
+                "in-memory commit, 1 thread",
+                "in-memory commit, 1 thread",
+                "in-memory commit, 2 threads",
+                "snapshot read under a writer",
+                "durable commit p50",
+                "durable commit p99",
+                "pipelined durable commits",
+                "recovery (replay + verify)",
+            ]
+        );
+        for r in &rows {
+            assert!(r.ours.is_finite() && r.ours > 0.0, "{r:?}");
+        }
+        assert_eq!(to_json(&rows).as_array().unwrap().len(), rows.len());
+        assert!(to_table(&rows).lines().count() == rows.len() + 1);
+        // The temp dir is gone.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
