@@ -70,8 +70,14 @@ impl DataDir {
                 "cannot read data dir {}: {e}; pass a readable --data-dir",
                 root.display()
             ))),
-            Ok(mut entries) => {
-                if entries.next().is_none() {
+            Ok(entries) => {
+                // Empty, or holding only the marker's temp file (a crash cut
+                // `init` short before its rename): a new directory either way.
+                let marker_tmp = format!("{MARKER_FILE_NAME}.tmp");
+                let mut others = entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_str() != Some(marker_tmp.as_str()));
+                if others.next().is_none() {
                     return Self::init(root);
                 }
                 Self::check(root)
@@ -162,6 +168,18 @@ mod tests {
         let empty = t.path().join("empty");
         fs::create_dir(&empty).unwrap();
         DataDir::open_for_write(&empty).unwrap();
+    }
+
+    #[test]
+    fn a_crash_before_the_marker_rename_leaves_a_new_dir() {
+        let t = tempfile::tempdir().unwrap();
+        fs::write(
+            t.path().join(format!("{MARKER_FILE_NAME}.tmp")),
+            b"dhan_scal",
+        )
+        .unwrap();
+        DataDir::open_for_write(t.path()).unwrap();
+        DataDir::open_read_only(t.path()).unwrap();
     }
 
     #[test]
