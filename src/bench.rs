@@ -3,7 +3,7 @@
 //!
 //! | row | ours | baseline |
 //! |---|---|---|
-//! | in-memory commit, 1 and 2 threads | engine commit (CAS + validation + hand-off to a log on in-memory storage) | the same `wallet::apply` under a `Mutex<State>` in place, and under a `Mutex<Arc<State>>` swap |
+//! | in-memory commit, 1 and 2 threads | engine commit (CAS + validation + hand-off to the log, whose storage discards the bytes) | the same `wallet::apply` under a `Mutex<State>` in place, and under a `Mutex<Arc<State>>` swap |
 //! | snapshot read under a writer | `Engine::with_durable` | `RwLock<State>` read |
 //! | durable commit p50 / p99 | commit + wait on the real filesystem | raw `pwrite` + `fdatasync` of the same bytes into a preallocated file |
 //! | pipelined durable throughput | 2 threads, 256 in flight each | raw batches of 4096 frames, one `pwrite` + `fdatasync` each |
@@ -96,14 +96,15 @@ fn funded() -> State {
     .expect("a deposit into an empty wallet applies")
 }
 
-fn sim_stores() -> Stores {
+/// The log with the device taken out (see `wal::baseline::DiscardStorage`).
+fn discard_stores() -> Stores {
     Stores {
-        wal: Arc::new(wal::sim::SimStorage::new(Default::default())),
-        snapshots: Arc::new(wal::sim::SimStorage::new(Default::default())),
+        wal: Arc::new(wal::baseline::DiscardStorage),
+        snapshots: Arc::new(wal::baseline::DiscardStorage),
     }
 }
 
-fn sim_options() -> wal::Options {
+fn memory_options() -> wal::Options {
     wal::Options {
         segment_bytes: 16 << 20,
         ..wal::Options::default()
@@ -128,8 +129,8 @@ fn memory_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
     for threads in [1usize, 2] {
         let per_thread = scale.memory_ops / threads as u64;
         let total = per_thread * threads as u64;
-        let stores = sim_stores();
-        let (engine, _) = recovery::open(Ledger::default(), &stores, &sim_options(), 4096)
+        let stores = discard_stores();
+        let (engine, _) = recovery::open(Ledger::default(), &stores, &memory_options(), 4096)
             .map_err(|e| AppError::problem(format!("bench: {e}")))?;
         let c = engine
             .commit(Op::Deposit {
@@ -201,8 +202,8 @@ fn memory_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
 /// ns per read while another thread commits as fast as it can.
 fn read_rows(scale: Scale) -> Result<Row, AppError> {
     let reads = scale.memory_ops;
-    let stores = sim_stores();
-    let (engine, _) = recovery::open(Ledger::default(), &stores, &sim_options(), 4096)
+    let stores = discard_stores();
+    let (engine, _) = recovery::open(Ledger::default(), &stores, &memory_options(), 4096)
         .map_err(|e| AppError::problem(format!("bench: {e}")))?;
     let _ = engine.commit(Op::Deposit {
         amount: Amount::from_rupees(1_000_000),

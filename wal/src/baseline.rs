@@ -51,3 +51,66 @@ impl RawFile {
         Ok(())
     }
 }
+
+/// A storage that accepts every write and keeps nothing: the log's full path
+/// (hand-off, reorder, encoding, framing, checksums, batching) with the device
+/// taken out, for measuring in-memory commit cost. Never use it for data.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DiscardStorage;
+
+#[derive(Debug)]
+struct DiscardFile {
+    len_bytes: u64,
+}
+
+impl crate::storage::StorageFile for DiscardFile {
+    fn write_at(&mut self, offset: u64, buf: &[u8]) -> io::Result<usize> {
+        self.len_bytes = self.len_bytes.max(offset + buf.len() as u64);
+        Ok(buf.len())
+    }
+    fn sync_data(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn set_len(&mut self, len_bytes: u64) -> io::Result<()> {
+        self.len_bytes = len_bytes;
+        Ok(())
+    }
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.len_bytes)
+    }
+}
+
+#[derive(Debug)]
+struct DiscardLock;
+
+impl crate::storage::LockGuard for DiscardLock {}
+
+impl crate::storage::Storage for DiscardStorage {
+    fn describe(&self) -> String {
+        "discard".into()
+    }
+    fn list(&self) -> io::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    fn read(&self, _: &str) -> io::Result<Vec<u8>> {
+        Err(io::ErrorKind::NotFound.into())
+    }
+    fn create(&self, _: &str) -> io::Result<Box<dyn crate::storage::StorageFile>> {
+        Ok(Box::new(DiscardFile { len_bytes: 0 }))
+    }
+    fn open(&self, _: &str) -> io::Result<Box<dyn crate::storage::StorageFile>> {
+        Ok(Box::new(DiscardFile { len_bytes: 0 }))
+    }
+    fn rename(&self, _: &str, _: &str) -> io::Result<()> {
+        Ok(())
+    }
+    fn remove(&self, _: &str) -> io::Result<()> {
+        Ok(())
+    }
+    fn sync_dir(&self) -> io::Result<()> {
+        Ok(())
+    }
+    fn lock(&self) -> crate::Result<Box<dyn crate::storage::LockGuard>> {
+        Ok(Box::new(DiscardLock))
+    }
+}
