@@ -3,6 +3,7 @@
 //!
 //! | row | ours | baseline |
 //! |---|---|---|
+//! | timer lateness p99 at 1 ms, 100 ms, 1 s | the scheduler (mio + timerfd) | a fixed-rate `thread::sleep` loop |
 //! | in-memory commit, 1 and 2 threads | engine commit (CAS + validation + hand-off to the log, whose storage discards the bytes) | the same `wallet::apply` under a `Mutex<State>` in place, and under a `Mutex<Arc<State>>` swap |
 //! | snapshot read under a writer | `Engine::with_durable` | `RwLock<State>` read |
 //! | durable commit p50 / p99 | commit + wait on the real filesystem | raw `pwrite` + `fdatasync` of the same bytes into a preallocated file |
@@ -48,6 +49,9 @@ impl Row {
 /// How much work each row does.
 #[derive(Debug, Clone, Copy)]
 pub struct Scale {
+    /// Ticks of the scheduler lateness rows at 1 ms, 100 ms, 1 s and 60 s
+    /// (0: skip the row).
+    pub timer_ticks: [usize; 4],
     /// Commits per in-memory run.
     pub memory_ops: u64,
     /// Durable commits for the latency rows.
@@ -59,12 +63,19 @@ pub struct Scale {
 impl Scale {
     /// The default run (about half a minute).
     pub const FULL: Scale = Scale {
+        timer_ticks: [2_000, 30, 5, 0],
         memory_ops: 2_000_000,
         durable_ops: 3_000,
         pipelined_ops: 1_000_000,
     };
+    /// The full run plus the 60 s timer row (about five more minutes).
+    pub const LONG: Scale = Scale {
+        timer_ticks: [2_000, 30, 5, 5],
+        ..Scale::FULL
+    };
     /// A smoke run (a few seconds).
     pub const QUICK: Scale = Scale {
+        timer_ticks: [200, 3, 0, 0],
         memory_ops: 100_000,
         durable_ops: 300,
         pipelined_ops: 50_000,
@@ -393,9 +404,47 @@ fn durable_rows(scale: Scale, work_dir: &Path) -> Result<Vec<Row>, AppError> {
     Ok(rows)
 }
 
+/// Scheduler wake-up lateness p99 against a `std::thread::sleep` loop (tokio's
+/// interval is compared in the criterion bench, where it is a dev-dependency).
+fn timer_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
+    const NAMES: [&str; 4] = [
+        "timer lateness p99, 1 ms",
+        "timer lateness p99, 100 ms",
+        "timer lateness p99, 1 s",
+        "timer lateness p99, 60 s",
+    ];
+    const TARGETS: [&str; 4] = ["<= 100 us", "<= 200 us", "<= 200 us", "<= 200 us"];
+    let intervals = [
+        Duration::from_millis(1),
+        Duration::from_millis(100),
+        Duration::from_secs(1),
+        Duration::from_secs(60),
+    ];
+    let mut rows = Vec::new();
+    for i in 0..intervals.len() {
+        let ticks = scale.timer_ticks[i];
+        if ticks == 0 {
+            continue;
+        }
+        let ours = crate::scheduler::bench::measure_lateness(intervals[i], ticks)
+            .map_err(|e| AppError::problem(format!("bench: scheduler: {e}")))?;
+        let sleep = crate::scheduler::bench::measure_sleep_lateness(intervals[i], ticks);
+        rows.push(Row {
+            name: NAMES[i],
+            ours: ours.p99_us,
+            baseline_name: "thread::sleep loop p99",
+            baseline: sleep.p99_us,
+            unit: "us",
+            target: TARGETS[i],
+        });
+    }
+    Ok(rows)
+}
+
 /// Runs every row. Temporary files go under `work_dir` (removed after).
 pub fn run(scale: Scale, work_dir: &Path) -> Result<Vec<Row>, AppError> {
-    let mut rows = memory_rows(scale)?;
+    let mut rows = timer_rows(scale)?;
+    rows.extend(memory_rows(scale)?);
     rows.push(read_rows(scale)?);
     rows.extend(durable_rows(scale, work_dir)?);
     Ok(rows)
@@ -456,6 +505,7 @@ mod tests {
     fn quick_run_measures_every_row_and_recovers_what_it_wrote() {
         let dir = tempfile::tempdir().unwrap();
         let scale = Scale {
+            timer_ticks: [20, 0, 0, 0],
             memory_ops: 2_000,
             durable_ops: 20,
             pipelined_ops: 2_000,
@@ -465,6 +515,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                "timer lateness p99, 1 ms",
                 "in-memory commit, 1 thread",
                 "in-memory commit, 1 thread",
                 "in-memory commit, 2 threads",

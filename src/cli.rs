@@ -71,8 +71,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// A short smoke run instead of the full one.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "long")]
         quick: bool,
+        /// Also measure the scheduler at 60 s intervals (about five more minutes).
+        #[arg(long)]
+        long: bool,
     },
 }
 
@@ -144,11 +147,11 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         Command::Wal(WalCommand::Verify { json }) => run_wal_verify(dir, json),
         Command::Wal(WalCommand::Dump { json: _, from }) => run_wal_dump(dir, from),
         Command::Wal(WalCommand::Checkpoint) => run_checkpoint(dir),
-        Command::Bench { json, quick } => {
-            let scale = if quick {
-                bench::Scale::QUICK
-            } else {
-                bench::Scale::FULL
+        Command::Bench { json, quick, long } => {
+            let scale = match (quick, long) {
+                (true, _) => bench::Scale::QUICK,
+                (false, true) => bench::Scale::LONG,
+                (false, false) => bench::Scale::FULL,
             };
             let rows = bench::run(scale, Path::new("."))?;
             if json {

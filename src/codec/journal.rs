@@ -448,13 +448,25 @@ pub fn encode_record(op: &Op, balance: &Balance, out: &mut Vec<u8>) {
         op: OpRecord::from_domain(op),
         balance: BalanceRecord::from_domain(balance),
     });
-    let start = out.len();
-    // One growth at most: a record is 97 bytes plus the op (64 + a symbol at most).
-    out.reserve(RECORD_BYTES_HINT);
-    if bincode::serde::encode_into_std_write(&record, out, CONFIG).is_err() {
-        out.truncate(start);
+    // Encode into a stack buffer first: bincode's slice writer copies whole
+    // fields, where its `io::Write` path goes byte by byte through the Vec.
+    let mut buf = [0u8; RECORD_STACK_BYTES];
+    match bincode::serde::encode_into_slice(&record, &mut buf, CONFIG) {
+        Ok(n) => out.extend_from_slice(&buf[..n]),
+        Err(_) => {
+            // Larger than the stack buffer (a very long symbol): the slow path.
+            let start = out.len();
+            out.reserve(RECORD_BYTES_HINT);
+            if bincode::serde::encode_into_std_write(&record, out, CONFIG).is_err() {
+                out.truncate(start);
+            }
+        }
     }
 }
+
+/// Stack buffer for one journal record: larger than any record of a symbol up
+/// to `Symbol`'s 64-byte limit.
+const RECORD_STACK_BYTES: usize = 512;
 
 /// Decodes one journal record into the operation and its post-image balance,
 /// rebuilt through the domain's validating constructors. A future record version
