@@ -122,6 +122,22 @@ fn memory_options() -> wal::Options {
     }
 }
 
+/// Opens an engine on `stores` and deposits `rupees` durably.
+fn open_funded(
+    stores: &Stores,
+    opts: &wal::Options,
+    rupees: i64,
+) -> Result<stress::LedgerEngine, AppError> {
+    let (engine, _) = recovery::open(Ledger::default(), stores, opts, 4096)
+        .map_err(|e| AppError::problem(format!("bench: {e}")))?;
+    let amount = Amount::from_rupees(rupees);
+    let c = engine
+        .commit(Op::Deposit { amount })
+        .map_err(|e| AppError::problem(e.to_string()))?;
+    engine.wait_durable(c)?;
+    Ok(engine)
+}
+
 /// Runs `per_thread(thread_index)` on `threads` threads and returns wall time.
 fn timed_threads(threads: usize, per_thread: impl Fn(usize) + Sync) -> Duration {
     let start = Instant::now();
@@ -140,15 +156,7 @@ fn memory_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
     for threads in [1usize, 2] {
         let per_thread = scale.memory_ops / threads as u64;
         let total = per_thread * threads as u64;
-        let stores = discard_stores();
-        let (engine, _) = recovery::open(Ledger::default(), &stores, &memory_options(), 4096)
-            .map_err(|e| AppError::problem(format!("bench: {e}")))?;
-        let c = engine
-            .commit(Op::Deposit {
-                amount: Amount::from_rupees(1_000_000),
-            })
-            .map_err(|e| AppError::problem(e.to_string()))?;
-        engine.wait_durable(c)?;
+        let engine = open_funded(&discard_stores(), &memory_options(), 1_000_000)?;
         let ours = timed_threads(threads, |_| {
             for i in 0..per_thread {
                 let _ = engine.commit(op(i));
@@ -213,12 +221,7 @@ fn memory_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
 /// ns per read while another thread commits as fast as it can.
 fn read_rows(scale: Scale) -> Result<Row, AppError> {
     let reads = scale.memory_ops;
-    let stores = discard_stores();
-    let (engine, _) = recovery::open(Ledger::default(), &stores, &memory_options(), 4096)
-        .map_err(|e| AppError::problem(format!("bench: {e}")))?;
-    let _ = engine.commit(Op::Deposit {
-        amount: Amount::from_rupees(1_000_000),
-    });
+    let engine = open_funded(&discard_stores(), &memory_options(), 1_000_000)?;
     let stop = std::sync::atomic::AtomicBool::new(false);
     let lock = RwLock::new(funded());
     let ledger = Ledger::default();
@@ -295,14 +298,7 @@ fn durable_rows(scale: Scale, work_dir: &Path) -> Result<Vec<Row>, AppError> {
         snapshots: fs("snapshots")?,
     };
     let opts = wal::Options::default();
-    let (engine, _) = recovery::open(Ledger::default(), &stores, &opts, 4096)
-        .map_err(|e| AppError::problem(format!("bench: {e}")))?;
-    let c = engine
-        .commit(Op::Deposit {
-            amount: Amount::from_rupees(100_000_000),
-        })
-        .map_err(|e| AppError::problem(e.to_string()))?;
-    engine.wait_durable(c)?;
+    let engine = open_funded(&stores, &opts, 100_000_000)?;
     // Let the segment preallocator finish its first spare before timing.
     std::thread::sleep(Duration::from_millis(500));
 
