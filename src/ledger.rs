@@ -58,3 +58,98 @@ impl Persist for Ledger {
         codec::decode_state(bytes).map_err(|e| e.to_string())
     }
 }
+
+/// The original bot's state-manager API, on the engine's durable view (what
+/// may be shown to the outside world).
+impl<J: crate::engine::Journal<crate::engine::JournalItem<Ledger>>>
+    crate::engine::Engine<Ledger, J>
+{
+    /// Commits the operation `decide` picks from the current state, logging
+    /// `name` with the outcome. See [`crate::engine::Engine::commit_with`].
+    pub fn atomic_balance_update(
+        &self,
+        name: &str,
+        decide: impl Fn(&State) -> Result<Op, Reject>,
+    ) -> Result<crate::engine::Commit, crate::engine::CommitError<Reject>> {
+        let result = self.commit_with(decide);
+        match &result {
+            Ok(c) => {
+                tracing::debug!(target: "engine", update = name, version = c.version, "committed")
+            }
+            Err(e) => tracing::debug!(target: "engine", update = name, error = %e, "not committed"),
+        }
+        result
+    }
+
+    /// The durable balances.
+    pub fn balance_snapshot(&self) -> Balance {
+        self.with_durable(|v| v.state.balance)
+    }
+
+    /// The durable open positions.
+    pub fn positions_snapshot(&self) -> crate::wallet::Positions {
+        self.with_durable(|v| v.state.positions.clone())
+    }
+
+    /// The whole durable state with its version.
+    pub fn state_snapshot(&self) -> crate::sync::Arc<Versioned<State>> {
+        self.durable()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::engine::{CommitError, Stores, recovery};
+    use crate::money::Amount;
+    use std::sync::Arc;
+
+    #[test]
+    fn the_original_api_decides_on_the_current_state_and_reads_the_durable_view() {
+        let sim =
+            || -> Arc<dyn wal::Storage> { Arc::new(wal::sim::SimStorage::new(Default::default())) };
+        let stores = Stores {
+            wal: sim(),
+            snapshots: sim(),
+        };
+        let opts = wal::Options {
+            segment_bytes: 64 << 10,
+            payload_bytes_max: 1024,
+            ..Default::default()
+        };
+        let (engine, _) = recovery::open(Ledger::default(), &stores, &opts, 64).unwrap();
+        let c = engine
+            .atomic_balance_update("fund", |_| {
+                Ok(Op::Deposit {
+                    amount: Amount::from_rupees(1_000),
+                })
+            })
+            .unwrap();
+        engine.wait_durable(c).unwrap();
+        // Withdraw half of whatever is available at the moment of the commit.
+        let c = engine
+            .atomic_balance_update("withdraw-half", |s| {
+                let half = Amount::from_paise(s.balance.available.to_paise().unwrap() / 2);
+                Ok(Op::Withdraw { amount: half })
+            })
+            .unwrap();
+        engine.wait_durable(c).unwrap();
+        assert_eq!(
+            engine.balance_snapshot().available,
+            Amount::from_rupees(500)
+        );
+        assert!(engine.positions_snapshot().is_empty());
+        assert_eq!(engine.state_snapshot().version, 2);
+        // A refusal from the decision is a reject, with nothing committed.
+        let r = engine.atomic_balance_update("refuse", |_| {
+            Err(Reject::NonPositiveAmount {
+                amount: Amount::ZERO,
+            })
+        });
+        assert!(matches!(
+            r,
+            Err(CommitError::Rejected(Reject::NonPositiveAmount { .. }))
+        ));
+        assert_eq!(engine.head().version, 2);
+    }
+}

@@ -153,13 +153,43 @@ impl<M: Machine, J: Journal<JournalItem<M>>> Engine<M, J> {
 
     /// Commits `op`: validate, CAS, hand to the journal.
     pub fn commit(&self, op: M::Op) -> Result<Commit, CommitError<M::Reject>> {
+        let (version, next, ()) =
+            self.cas_loop(|state| Ok((self.machine.apply(state, &op)?, ())))?;
+        self.hand_off(version, op, next)
+    }
+
+    /// Commits the operation `decide` chooses from the current state: the
+    /// original's `atomic_balance_update(name, closure)`, done right. `decide`
+    /// must be pure: under contention it runs again on the newer state, and only
+    /// the operation of the winning attempt is applied and journaled.
+    pub fn commit_with(
+        &self,
+        decide: impl Fn(&M::State) -> Result<M::Op, M::Reject>,
+    ) -> Result<Commit, CommitError<M::Reject>> {
+        let (version, next, op) = self.cas_loop(|state| {
+            let op = decide(state)?;
+            Ok((self.machine.apply(state, &op)?, op))
+        })?;
+        self.hand_off(version, op, next)
+    }
+
+    /// Steps 1-3 of the protocol: load, compute, compare-and-swap, retry.
+    /// `attempt` is pure and returns the new state plus whatever the caller
+    /// needs from the winning attempt.
+    #[allow(clippy::type_complexity)] // (version, new state, caller's value)
+    fn cas_loop<T>(
+        &self,
+        attempt: impl Fn(&M::State) -> Result<(M::State, T), M::Reject>,
+    ) -> Result<(u64, Arc<Versioned<M::State>>, T), CommitError<M::Reject>> {
         // Acquire pairs with the Release in `poison`: a committer that sees the
         // flag also sees the cause stored before it (the journal's error).
         if self.poisoned.load(Ordering::Acquire) {
             return Err(CommitError::Poisoned(self.journal.failure()));
         }
         let backoff = Backoff::new();
-        let (version, next) = loop {
+        // Bound: each turn either wins, returns, or lost to a commit that
+        // another thread won; progress is global (lock-free).
+        loop {
             let current = self.head.load();
             let version = current.version + 1;
             if version > self.journal.durable_seq() + self.pending_max {
@@ -169,8 +199,8 @@ impl<M: Machine, J: Journal<JournalItem<M>>> Engine<M, J> {
                     .map_err(CommitError::Poisoned)?;
                 continue;
             }
-            let state = match self.machine.apply(&current.state, &op) {
-                Ok(s) => s,
+            let (state, value) = match attempt(&current.state) {
+                Ok(x) => x,
                 Err(r) => {
                     // Relaxed: statistics only.
                     self.rejects.fetch_add(1, Ordering::Relaxed);
@@ -179,15 +209,25 @@ impl<M: Machine, J: Journal<JournalItem<M>>> Engine<M, J> {
             };
             let next = Arc::new(Versioned { version, state });
             if self.head.compare_and_swap(&current, next.clone()) {
-                break (version, next);
+                // Relaxed: statistics only.
+                self.commits.fetch_add(1, Ordering::Relaxed);
+                return Ok((version, next, value));
             }
             // Relaxed: statistics only.
             self.cas_retries.fetch_add(1, Ordering::Relaxed);
             backoff.snooze();
-        };
-        // Relaxed: statistics only.
-        self.commits.fetch_add(1, Ordering::Relaxed);
-        if let Err(cause) = self.journal.append(version, JournalItem { op, post: next }) {
+        }
+    }
+
+    /// Step 4: the won version goes to the journal. Nothing that can fail runs
+    /// between the CAS and this call; if the hand-off fails, the engine stops.
+    fn hand_off(
+        &self,
+        version: u64,
+        op: M::Op,
+        post: Arc<Versioned<M::State>>,
+    ) -> Result<Commit, CommitError<M::Reject>> {
+        if let Err(cause) = self.journal.append(version, JournalItem { op, post }) {
             self.poison();
             return Err(CommitError::Poisoned(cause));
         }

@@ -150,3 +150,31 @@ fn loom_a_rejected_commit_leaves_no_trace() {
         assert_eq!(e.stats().rejects, 1);
     });
 }
+
+#[test]
+fn loom_commit_with_decides_again_on_the_state_that_won() {
+    sync::model(|| {
+        let e = engine(100);
+        let c = e.commit(1).unwrap();
+        e.wait_durable(c).unwrap();
+        // Each thread doubles the counter by adding what it reads. If a loser
+        // re-used its stale decision, the result would be 3, not 4.
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let e = e.clone();
+                thread::spawn(move || {
+                    let c = e.commit_with(|count| Ok(*count)).unwrap();
+                    e.wait_durable(c).unwrap();
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(e.head().state, 4);
+        assert_eq!(
+            sync::lock(&e.journal().inner).written,
+            vec![(1, 1), (2, 2), (3, 4)]
+        );
+    });
+}
