@@ -169,6 +169,10 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
 const STRESS_STARTING_BALANCE_RUPEES: i64 = 10_000_000;
 /// Commits that may be in flight between head and durable.
 const PENDING_MAX: u64 = 4096;
+/// A snapshot is written once the log holds this many records past the newest
+/// one (the `snapshot_every` config key, once config lands), so recovery
+/// replays at most about this many.
+const SNAPSHOT_EVERY_RECORDS: u64 = 100_000;
 
 fn wal_options() -> wal::Options {
     wal::Options::default()
@@ -285,7 +289,7 @@ fn run_stress(data_dir: &Path, args: &StressArgs) -> Result<(), AppError> {
         seed: args.seed.unwrap_or_else(|| fastrand::u64(..)),
     };
     settings.validate()?;
-    let (engine, _stores) = open_engine(data_dir)?;
+    let (engine, stores) = open_engine(data_dir)?;
     if engine.head().version == 0 {
         let c = engine
             .commit(Op::Deposit {
@@ -297,6 +301,7 @@ fn run_stress(data_dir: &Path, args: &StressArgs) -> Result<(), AppError> {
     let out: Mutex<std::io::Stdout> = Mutex::new(std::io::stdout());
     let report = stress::run(&engine, &settings, &out)?;
     engine.sync()?;
+    engine.maybe_checkpoint(&stores, SNAPSHOT_EVERY_RECORDS)?;
     let mut line = report.to_json();
     line["seed"] = settings.seed.into();
     println!("{line}");
@@ -385,11 +390,12 @@ fn run_funding(
             "{command} {input}: the amount must be more than zero"
         )));
     }
-    let (engine, _) = open_engine(data_dir)?;
+    let (engine, stores) = open_engine(data_dir)?;
     let c = engine
         .commit(op(amount))
         .map_err(|e| AppError::problem(format!("{command} {input}: {e}")))?;
     engine.wait_durable(c)?;
+    engine.maybe_checkpoint(&stores, SNAPSHOT_EVERY_RECORDS)?;
     let b = engine.durable().state.balance;
     println!(
         "version {}: available {}  total {}",

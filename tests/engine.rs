@@ -259,6 +259,21 @@ mod persisted {
     }
 
     #[test]
+    fn checkpoints_come_every_n_records() {
+        let (_, snap_sim, stores) = stores();
+        let (e, _) = open(&stores).unwrap();
+        let mut written = Vec::new();
+        for _ in 0..25 {
+            commit_n(&e, 10);
+            if let Some(v) = e.maybe_checkpoint(&stores, 100).unwrap() {
+                written.push(v);
+            }
+        }
+        assert_eq!(written, [100, 200]);
+        assert_eq!(snap_sim.names().len(), 2);
+    }
+
+    #[test]
     fn a_record_whose_post_image_disagrees_is_refused_by_version() {
         let (wal_sim, _, stores) = stores();
         // Write a log by hand: two good records, then one that lies.

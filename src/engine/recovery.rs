@@ -276,6 +276,24 @@ impl<M: Persist> Engine<M, WalJournal<M>> {
         Ok(snapshot.version)
     }
 
+    /// Checkpoints if the durable state is at least `every_records` versions
+    /// past the newest snapshot. Returns the new snapshot's version, if any.
+    pub fn maybe_checkpoint(
+        &self,
+        stores: &Stores,
+        every_records: u64,
+    ) -> Result<Option<u64>, wal::Error> {
+        let newest = SnapshotStore::new(stores.snapshots.clone())
+            .versions_kept()?
+            .last()
+            .copied()
+            .unwrap_or(0);
+        if self.durable().version < newest.saturating_add(every_records.max(1)) {
+            return Ok(None);
+        }
+        self.checkpoint(stores).map(Some)
+    }
+
     /// Waits for every commit so far to be durable.
     pub fn sync(&self) -> Result<u64, wal::Error> {
         let v = self.head().version;
