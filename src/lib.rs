@@ -2,15 +2,20 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod broker;
 pub mod cli;
 pub mod codec;
+pub mod config;
 pub mod datadir;
 pub mod engine;
 pub mod error;
 pub mod ledger;
 pub mod logging;
+pub mod market;
 pub mod money;
+pub mod risk;
 pub mod scheduler;
+pub mod strategy;
 pub mod stress;
 pub mod sync;
 pub mod wallet;
