@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::{CONFIG, CodecError, bin_decimal, decode_versioned};
 use crate::money::{Amount, Price, Qty};
 use crate::wallet::{
-    Balance, ClientOrderId, ExitReason, HaltReason, Instrument, InstrumentKey, Op, Segment, Side,
-    Symbol, Timestamp, TradingDay,
+    Balance, ClientOrderId, ExitReason, HaltReason, Instrument, InstrumentKey, Op, OrderIntent,
+    Segment, Side, Symbol, Timestamp, TradingDay,
 };
 
 const WHAT: &str = "journal record";
@@ -97,7 +97,77 @@ enum OpRecord<'a> {
     DayRoll {
         day: i32,
     },
+    Submit {
+        intent: IntentRecord<'a>,
+    },
+    Cancel {
+        order_id: u64,
+    },
 }
+
+/// An [`OrderIntent`], shared by the journal's submit and the snapshot's
+/// pending orders.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct IntentRecord<'a> {
+    order_id: u64,
+    side: SideRecord,
+    key: KeyRecord,
+    symbol: Cow<'a, str>,
+    qty: u64,
+    #[serde(with = "bin_decimal")]
+    price: Decimal,
+    #[serde(with = "bin_decimal")]
+    charges: Decimal,
+    ts: i64,
+    reason: Option<ExitReasonRecord>,
+}
+
+impl<'a> IntentRecord<'a> {
+    pub(super) fn from_domain(i: &'a OrderIntent) -> IntentRecord<'a> {
+        IntentRecord {
+            order_id: i.order_id.0,
+            side: SideRecord::from_domain(i.side),
+            key: KeyRecord::from_domain(&i.instrument.key),
+            symbol: Cow::Borrowed(i.instrument.symbol.as_str()),
+            qty: i.qty.get(),
+            price: i.price.to_decimal(),
+            charges: i.charges.to_decimal(),
+            ts: i.ts.epoch_ms(),
+            reason: i.reason.map(ExitReasonRecord::from_domain),
+        }
+    }
+
+    /// `field` prefixes the names in errors (`op.submit`, `state.pending`).
+    pub(super) fn into_domain(self, field: Fields) -> Result<OrderIntent, CodecError> {
+        Ok(OrderIntent {
+            order_id: ClientOrderId(self.order_id),
+            side: self.side.into_domain(),
+            instrument: Instrument {
+                key: self.key.into_domain(),
+                symbol: symbol(field.symbol, &self.symbol)?,
+            },
+            qty: Qty::new(self.qty),
+            price: price(field.price, self.price)?,
+            charges: amount(field.charges, self.charges)?,
+            ts: Timestamp::from_epoch_ms(self.ts),
+            reason: self.reason.map(ExitReasonRecord::into_domain),
+        })
+    }
+}
+
+/// The error names of an intent's checked fields.
+#[derive(Clone, Copy)]
+pub(super) struct Fields {
+    pub(super) symbol: &'static str,
+    pub(super) price: &'static str,
+    pub(super) charges: &'static str,
+}
+
+const SUBMIT_FIELDS: Fields = Fields {
+    symbol: "op.submit.symbol",
+    price: "op.submit.price",
+    charges: "op.submit.charges",
+};
 
 /// The six fields of [`Balance`], in its order.
 #[derive(Debug, Serialize, Deserialize)]
@@ -210,7 +280,7 @@ impl HaltReasonRecord {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-enum ExitReasonRecord {
+pub(super) enum ExitReasonRecord {
     Signal,
     TakeProfit,
     StopLoss,
@@ -359,6 +429,12 @@ impl<'a> OpRecord<'a> {
             Op::DayRoll { day } => OpRecord::DayRoll {
                 day: day.days_since_epoch(),
             },
+            Op::Submit { intent } => OpRecord::Submit {
+                intent: IntentRecord::from_domain(intent),
+            },
+            Op::Cancel { order_id } => OpRecord::Cancel {
+                order_id: order_id.0,
+            },
         }
     }
 
@@ -430,6 +506,12 @@ impl<'a> OpRecord<'a> {
             },
             OpRecord::DayRoll { day } => Op::DayRoll {
                 day: TradingDay::from_days_since_epoch(day),
+            },
+            OpRecord::Submit { intent } => Op::Submit {
+                intent: intent.into_domain(SUBMIT_FIELDS)?,
+            },
+            OpRecord::Cancel { order_id } => Op::Cancel {
+                order_id: ClientOrderId(order_id),
             },
         })
     }

@@ -5,7 +5,9 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Map, Value, json};
 
 use crate::money::{AMOUNT_SCALE, Amount};
-use crate::wallet::{Balance, ExitReason, HaltReason, InstrumentKey, Op, Position, State};
+use crate::wallet::{
+    Balance, ExitReason, HaltReason, InstrumentKey, Op, OrderIntent, Position, State,
+};
 
 /// A decimal as a string with exactly two decimals, rounded half away from zero
 /// (`"100.00"`, `"-1.50"`; zero is never `"-0.00"`).
@@ -113,8 +115,34 @@ pub fn op_json(op: &Op) -> Value {
         Op::DayRoll { day } => {
             m.insert("day".into(), day.to_string().into());
         }
+        Op::Submit { intent } => {
+            intent_fields(&mut m, intent);
+        }
+        Op::Cancel { order_id } => {
+            m.insert("order_id".into(), order_id.0.into());
+        }
     }
     Value::Object(m)
+}
+
+/// A pending order: `order_id`, `side`, key, `symbol`, `qty`, `price`,
+/// `charges`, `ts` and `reason`.
+pub fn intent_json(intent: &OrderIntent) -> Value {
+    let mut m = Map::new();
+    intent_fields(&mut m, intent);
+    Value::Object(m)
+}
+
+fn intent_fields(m: &mut Map<String, Value>, i: &OrderIntent) {
+    m.insert("order_id".into(), i.order_id.0.into());
+    m.insert("side".into(), i.side.to_string().into());
+    key_fields(m, &i.instrument.key);
+    m.insert("symbol".into(), i.instrument.symbol.as_str().into());
+    m.insert("qty".into(), i.qty.get().into());
+    m.insert("price".into(), dec2(i.price.to_decimal()).into());
+    m.insert("charges".into(), amount(i.charges));
+    m.insert("ts".into(), i.ts.epoch_ms().into());
+    m.insert("reason".into(), i.reason.map(exit_reason).into());
 }
 
 /// `{"available","used","total","realized_pnl","fees","net_deposits"}`, each a
@@ -154,6 +182,7 @@ pub fn state_json(s: &State) -> Value {
         "balance": balance_json(&s.balance),
         "reserved": amount(s.reserved),
         "positions": s.positions.iter().map(position_json).collect::<Vec<_>>(),
+        "pending_orders": s.pending.iter().map(intent_json).collect::<Vec<_>>(),
         "risk": {
             "halted": s.risk.halted.map(|h| json!({
                 "reason": halt_reason(h.reason),
@@ -169,6 +198,7 @@ pub fn state_json(s: &State) -> Value {
             "trades": s.counters.trades,
             "wins": s.counters.wins,
             "losses": s.counters.losses,
+            "last_order_id": s.counters.last_order_id,
         },
     })
 }

@@ -87,7 +87,7 @@ mod tests;
 use std::fmt;
 
 pub use journal::{JOURNAL_RECORD_VERSIONS, decode_record, encode_record};
-pub use json::{balance_json, dec2, op_json, position_json, state_json};
+pub use json::{balance_json, dec2, intent_json, op_json, position_json, state_json};
 pub use state::{STATE_RECORD_VERSIONS, decode_state, encode_state};
 
 use crate::wallet::Broken;

@@ -6,19 +6,27 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::journal::{
-    BalanceFields, BalanceRecord, HaltReasonRecord, KeyRecord, SideRecord, amount, price, symbol,
+    BalanceFields, BalanceRecord, Fields, HaltReasonRecord, IntentRecord, KeyRecord, SideRecord,
+    amount, price, symbol,
 };
 use super::{CONFIG, CodecError, bin_decimal, decode_versioned};
 use crate::money::Qty;
 use crate::wallet::{
-    ClientOrderId, Counters, Halt, Instrument, Limits, ORDER_IDS_RECENT_MAX, POSITIONS_MAX,
-    Position, Positions, RecentOrderIds, RiskLatches, State, Timestamp, TradingDay,
+    ClientOrderId, Counters, Halt, Instrument, Limits, ORDER_IDS_RECENT_MAX, PENDING_ORDERS_MAX,
+    POSITIONS_MAX, PendingOrders, Position, Positions, RecentOrderIds, RiskLatches, State,
+    Timestamp, TradingDay,
 };
 
 const WHAT: &str = "state snapshot";
 
-/// The snapshot state versions this build reads (`V1` only).
-pub const STATE_RECORD_VERSIONS: u64 = 1;
+/// The snapshot state versions this build reads (`V1` and `V2`); it writes `V2`.
+pub const STATE_RECORD_VERSIONS: u64 = 2;
+
+const PENDING_FIELDS: Fields = Fields {
+    symbol: "state.pending.symbol",
+    price: "state.pending.price",
+    charges: "state.pending.charges",
+};
 
 /// Decoded states are checked against the widest limit: the configured
 /// `max_positions` may have been lowered since the snapshot was written, and the
@@ -40,6 +48,16 @@ const BALANCE_FIELDS: BalanceFields = [
 #[derive(Debug, Serialize, Deserialize)]
 enum StateRecord<'a> {
     V1(StateV1<'a>),
+    /// `V1` and the order intents: pending orders and the last order id.
+    V2(StateV2<'a>),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StateV2<'a> {
+    base: StateV1<'a>,
+    last_order_id: u64,
+    /// Oldest first.
+    pending: Vec<IntentRecord<'a>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -93,7 +111,7 @@ struct CountersRecord {
 
 /// The snapshot payload of `state`.
 pub fn encode_state(state: &State) -> Vec<u8> {
-    let record = StateRecord::V1(StateV1 {
+    let base = StateV1 {
         version: state.version,
         balance: BalanceRecord::from_domain(&state.balance),
         reserved: state.reserved.to_decimal(),
@@ -130,6 +148,15 @@ pub fn encode_state(state: &State) -> Vec<u8> {
             .iter_oldest_first()
             .map(|id| id.0)
             .collect(),
+    };
+    let record = StateRecord::V2(StateV2 {
+        base,
+        last_order_id: state.counters.last_order_id,
+        pending: state
+            .pending
+            .iter()
+            .map(IntentRecord::from_domain)
+            .collect(),
     });
     // Cannot fail: see `encode_record`. An empty payload would be refused on load.
     bincode::serde::encode_to_vec(&record, CONFIG).unwrap_or_default()
@@ -138,8 +165,32 @@ pub fn encode_state(state: &State) -> Vec<u8> {
 /// Decodes a snapshot payload and refuses a state that breaks any wallet
 /// invariant (checked with `max_positions` at its hard bound, [`POSITIONS_MAX`]).
 pub fn decode_state(bytes: &[u8]) -> Result<State, CodecError> {
-    let StateRecord::V1(r) =
-        decode_versioned::<StateRecord<'static>>(WHAT, STATE_RECORD_VERSIONS, bytes)?;
+    let (r, last_order_id, pending) =
+        match decode_versioned::<StateRecord<'static>>(WHAT, STATE_RECORD_VERSIONS, bytes)? {
+            // A V1 state had no intents; its highest id is among the recent ones.
+            StateRecord::V1(r) => {
+                let last = r.recent_order_ids.iter().copied().max().unwrap_or(0);
+                (r, last, Vec::new())
+            }
+            StateRecord::V2(v2) => (v2.base, v2.last_order_id, v2.pending),
+        };
+    if pending.len() > PENDING_ORDERS_MAX {
+        return Err(CodecError::InvalidField {
+            field: "state.pending",
+            detail: format!(
+                "{} pending orders, more than the bound of {PENDING_ORDERS_MAX}",
+                pending.len()
+            ),
+        });
+    }
+    let pending = pending
+        .into_iter()
+        .map(|i| i.into_domain(PENDING_FIELDS))
+        .collect::<Result<Vec<_>, CodecError>>()?;
+    let pending = PendingOrders::from_vec(pending).map_err(|n| CodecError::InvalidField {
+        field: "state.pending",
+        detail: format!("{n} pending orders"),
+    })?;
     if r.positions.len() > POSITIONS_MAX {
         return Err(CodecError::InvalidField {
             field: "state.positions",
@@ -198,10 +249,12 @@ pub fn decode_state(bytes: &[u8]) -> Result<State, CodecError> {
             trades: r.counters.trades,
             wins: r.counters.wins,
             losses: r.counters.losses,
+            last_order_id,
         },
         recent_order_ids: RecentOrderIds::from_oldest_first(
             r.recent_order_ids.into_iter().map(ClientOrderId),
         ),
+        pending,
     };
     state
         .check_invariants(&DECODE_LIMITS)

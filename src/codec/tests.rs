@@ -8,8 +8,8 @@ use super::*;
 use crate::money::{Amount, PRICE_TICK, Price, Qty};
 use crate::wallet::{
     Balance, ClientOrderId, Counters, ExitReason, Halt, HaltReason, Instrument, InstrumentKey,
-    Limits, Op, Position, Positions, RecentOrderIds, Reject, RiskLatches, Segment, Side, State,
-    Symbol, Timestamp, TradingDay, apply,
+    Limits, Op, OrderIntent, PendingOrders, Position, Positions, RecentOrderIds, Reject,
+    RiskLatches, Segment, Side, State, Symbol, Timestamp, TradingDay, apply,
 };
 
 // ---------------------------------------------------------------------------
@@ -298,8 +298,10 @@ fn golden_state() -> State {
             trades: 0,
             wins: 0,
             losses: 0,
+            last_order_id: 7,
         },
         recent_order_ids: RecentOrderIds::from_oldest_first([ClientOrderId(7)]),
+        pending: PendingOrders::default(),
     }
 }
 
@@ -308,7 +310,7 @@ fn golden_state_snapshot() {
     let state = golden_state();
     assert_eq!(state.check_invariants(&Limits::default()), Ok(()));
     let mut expected = vec![
-        0x00, // StateRecord::V1
+        0x01, // StateRecord::V2, whose first field is the V1 body
         0x03, // version 3
     ];
     expected.extend(balance_bytes([
@@ -338,9 +340,84 @@ fn golden_state_snapshot() {
         0x01, 0x00, 0x00, 0x00, // counters 1, 0, 0, 0
         0x01, 0x07, // recent_order_ids [7]
     ]);
+    // A V1 snapshot (written before order intents) is this body with tag 0.
+    let mut v1 = expected.clone();
+    v1[0] = 0x00;
+    expected.extend([
+        0x07, // last_order_id 7
+        0x00, // no pending order
+    ]);
     let bytes = encode_state(&state);
     assert_eq!(bytes, expected);
-    assert_eq!(decode_state(&bytes), Ok(state));
+    assert_eq!(decode_state(&bytes), Ok(state.clone()));
+    // V1 has no last_order_id: the highest recent id stands in.
+    assert_eq!(decode_state(&v1), Ok(state));
+}
+
+fn golden_intent() -> OrderIntent {
+    OrderIntent {
+        order_id: ClientOrderId(9),
+        side: Side::Sell,
+        instrument: nifty(),
+        qty: Qty::new(75),
+        price: px(12_000),
+        charges: rs(2_000),
+        ts: Timestamp::from_epoch_ms(OPEN_MS),
+        reason: Some(ExitReason::TakeProfit),
+    }
+}
+
+#[test]
+fn golden_intent_records() {
+    let bal = balance([0; 6]);
+    let mut expected = vec![
+        0x00, // JournalRecord::V1
+        0x0C, // OpRecord::Submit
+        0x09, // order_id 9
+        0x01, // side Sell
+        0x00, 0xFB, 0xB9, 0x88, // key NSE_FNO 35001
+    ];
+    #[rustfmt::skip]
+    expected.extend([
+        0x0E, b'N', b'I', b'F', b'T', b'Y', b' ', b'2', b'5', b'0', b'0', b'0', b' ', b'C', b'E',
+        0x4B, // qty 75
+    ]);
+    expected.extend(dec2_bytes(12_000)); // price 120.00
+    expected.extend(dec2_bytes(2_000)); // charges 20.00
+    expected.extend([0xFD, 0xC0, 0x94, 0x3F, 0x08, 0x33, 0x03, 0x00, 0x00]); // ts
+    expected.extend([0x01, 0x01]); // reason Some(TakeProfit)
+    expected.extend(balance_bytes([0; 6]));
+    let op = Op::Submit {
+        intent: golden_intent(),
+    };
+    let bytes = encode(&op, &bal);
+    assert_eq!(bytes, expected);
+    assert_eq!(decode_record(&bytes), Ok((op, bal)));
+
+    let cancel = Op::Cancel {
+        order_id: ClientOrderId(300),
+    };
+    let mut expected = vec![0x00, 0x0D, 0xFB, 0x2C, 0x01]; // V1, Cancel, 300
+    expected.extend(balance_bytes([0; 6]));
+    let bytes = encode(&cancel, &bal);
+    assert_eq!(bytes, expected);
+    assert_eq!(decode_record(&bytes), Ok((cancel, bal)));
+}
+
+#[test]
+fn pending_orders_round_trip_in_a_snapshot() {
+    let mut state = golden_state();
+    // A pending exit of the whole position, id 9.
+    state.pending = PendingOrders::from_vec(vec![golden_intent()]).unwrap();
+    state.counters.last_order_id = 9;
+    assert_eq!(state.check_invariants(&Limits::default()), Ok(()));
+    assert_eq!(decode_state(&encode_state(&state)), Ok(state.clone()));
+    // An id above last_order_id is refused as a broken state.
+    state.counters.last_order_id = 8;
+    assert!(matches!(
+        decode_state(&encode_state(&state)),
+        Err(CodecError::BrokenState(_))
+    ));
 }
 
 /// `Amount::default()` (what `State::new()` and `Balance::default()` hold) is
@@ -399,7 +476,7 @@ fn a_future_record_version_says_to_upgrade() {
             CodecError::FutureVersion {
                 what: "state snapshot",
                 found: 6,
-                known: 1
+                known: 2
             }
         ),
         "{err:?}"
@@ -499,7 +576,7 @@ fn bad_records_name_what_is_wrong() {
     assert!(matches!(err, CodecError::Malformed { .. }), "{err:?}");
 
     // An op kind V1 does not have.
-    let err = decode_record(&[0x00, 0x0C]).unwrap_err();
+    let err = decode_record(&[0x00, 0x0E]).unwrap_err();
     assert!(
         matches!(
             err,
@@ -748,6 +825,34 @@ fn arb_op() -> impl Strategy<Value = Op> {
         any::<i32>().prop_map(|d| Op::DayRoll {
             day: TradingDay::from_days_since_epoch(d)
         }),
+        (
+            arb_key(),
+            arb_symbol(),
+            any::<u64>(),
+            arb_price(),
+            arb_amount(),
+            arb_ts(),
+            any::<u64>(),
+            proptest::option::of(arb_exit_reason()),
+            any::<bool>()
+        )
+            .prop_map(|(key, symbol, qty, price, charges, ts, id, reason, buy)| {
+                Op::Submit {
+                    intent: OrderIntent {
+                        order_id: ClientOrderId(id),
+                        side: if buy { Side::Buy } else { Side::Sell },
+                        instrument: Instrument { key, symbol },
+                        qty: Qty::new(qty),
+                        price,
+                        charges,
+                        ts,
+                        reason,
+                    },
+                }
+            }),
+        any::<u64>().prop_map(|id| Op::Cancel {
+            order_id: ClientOrderId(id)
+        }),
     ]
 }
 
@@ -811,6 +916,20 @@ fn arb_trading_op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Resume),
         1 => (0i64..100_000).prop_map(|t| Op::Cooldown { until: Timestamp::from_epoch_ms(t) }),
         1 => (0i32..30).prop_map(|d| Op::DayRoll { day: TradingDay::from_days_since_epoch(d) }),
+        3 => (0u64..6, 1u64..100, 1u32..4_000, 0i64..6_000, 1u64..80, any::<bool>()).prop_map(|(k, qty, ticks, charges, id, buy)| {
+            let key = InstrumentKey { segment: if k % 2 == 0 { Segment::NseFno } else { Segment::BseFno }, security_id: 40_000 + k };
+            Op::Submit { intent: OrderIntent {
+                order_id: ClientOrderId(id),
+                side: if buy { Side::Buy } else { Side::Sell },
+                instrument: Instrument { key, symbol: Symbol::new(&format!("SYM {}", key.security_id)).unwrap() },
+                qty: Qty::new(qty),
+                price: Price::from_ticks(ticks).unwrap(),
+                charges: rs(charges),
+                ts: Timestamp::from_epoch_ms(0),
+                reason: None,
+            } }
+        }),
+        1 => (1u64..80).prop_map(|id| Op::Cancel { order_id: ClientOrderId(id) }),
     ]
 }
 

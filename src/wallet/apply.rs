@@ -2,7 +2,10 @@
 
 use rust_decimal::Decimal;
 
-use super::{Balance, Broken, Halt, HaltReason, Limits, Op, Position, Reject, Side, State};
+use super::{
+    Balance, Broken, ClientOrderId, Halt, HaltReason, Limits, Op, OrderIntent, PENDING_ORDERS_MAX,
+    Position, Reject, Side, State,
+};
 use crate::money::{Amount, Price, Qty};
 
 /// Applies `op` to `state`: checks the preconditions, builds the next state with
@@ -36,9 +39,11 @@ pub fn apply(state: &State, op: &Op, limits: &Limits) -> Result<State, Reject> {
         }
         Op::Release { amount, pnl } => {
             positive(*amount)?;
-            if *amount > state.reserved {
+            // Cash reserved by pending buy intents is theirs until fill or cancel.
+            let releasable = sub(state.reserved, pending_cash(state)?)?;
+            if *amount > releasable {
                 return Err(Reject::OverRelease {
-                    reserved: state.reserved,
+                    reserved: releasable,
                     asked: *amount,
                 });
             }
@@ -66,14 +71,26 @@ pub fn apply(state: &State, op: &Op, limits: &Limits) -> Result<State, Reject> {
             order_id,
         } => {
             fill_shape(*qty, *charges)?;
-            not_halted(state)?;
-            if let Some(until) = state.risk.cooldown_until
-                && *ts < until
-            {
-                return Err(Reject::CoolingDown { until });
-            }
-            if let Some(id) = order_id {
-                fresh_order(state, *id)?;
+            let intent = match order_id {
+                Some(id) => {
+                    fresh_order(state, *id)?;
+                    matching_intent(state, op, *id)?
+                }
+                None => None,
+            };
+            match intent {
+                // The intent passed the entry checks when it was submitted, and
+                // an order sent cannot be taken back: its fill is applied even
+                // if a halt or cooldown began in between.
+                Some(intent) => {
+                    let reserved = intent.cash_reserved().ok_or(Reject::Overflow)?;
+                    let b = &mut next.balance;
+                    b.available = add(b.available, reserved)?;
+                    b.used = sub(b.used, reserved)?;
+                    next.reserved = sub(next.reserved, reserved)?;
+                    next.pending.remove(intent.order_id);
+                }
+                None => entry_allowed(state, *ts)?,
             }
             let cost = notional(*qty, *price)?;
             let position = match state.positions.get(&instrument.key) {
@@ -116,7 +133,7 @@ pub fn apply(state: &State, op: &Op, limits: &Limits) -> Result<State, Reject> {
             next.positions.upsert(position);
             next.counters.orders += 1;
             if let Some(id) = order_id {
-                next.recent_order_ids.push(*id);
+                remember_order(&mut next, *id);
             }
         }
         Op::Sell {
@@ -131,15 +148,23 @@ pub fn apply(state: &State, op: &Op, limits: &Limits) -> Result<State, Reject> {
             fill_shape(*qty, *charges)?;
             if let Some(id) = order_id {
                 fresh_order(state, *id)?;
+                if matching_intent(state, op, *id)?.is_some() {
+                    next.pending.remove(*id);
+                }
             }
             let held = state
                 .positions
                 .get(key)
                 .ok_or(Reject::UnknownPosition { key: *key })?;
-            if *qty > held.qty {
+            // Units set aside by other pending sells are not for sale.
+            let free = held
+                .qty
+                .checked_sub(pending_sell_qty(&next, key)?)
+                .ok_or(Reject::Overflow)?;
+            if *qty > free {
                 return Err(Reject::Oversell {
                     key: *key,
-                    held: held.qty,
+                    held: free,
                     asked: *qty,
                 });
             }
@@ -177,7 +202,7 @@ pub fn apply(state: &State, op: &Op, limits: &Limits) -> Result<State, Reject> {
                 c.losses += 1;
             }
             if let Some(id) = order_id {
-                next.recent_order_ids.push(*id);
+                remember_order(&mut next, *id);
             }
         }
         Op::MarkHigh { key, price } => {
@@ -194,7 +219,8 @@ pub fn apply(state: &State, op: &Op, limits: &Limits) -> Result<State, Reject> {
         }
         Op::Reset { amount } => {
             positive(*amount)?;
-            if !state.positions.is_empty() || !state.reserved.is_zero() {
+            if !state.positions.is_empty() || !state.reserved.is_zero() || !state.pending.is_empty()
+            {
                 return Err(Reject::NotFlat {
                     positions: state.positions.len(),
                     reserved: state.reserved,
@@ -251,6 +277,90 @@ pub fn apply(state: &State, op: &Op, limits: &Limits) -> Result<State, Reject> {
             ) {
                 next.risk.halted = None;
             }
+        }
+        Op::Submit { intent } => {
+            fill_shape(intent.qty, intent.charges)?;
+            let id = intent.order_id;
+            if id.0 <= state.counters.last_order_id {
+                return Err(Reject::OrderIdNotAfter {
+                    last: ClientOrderId(state.counters.last_order_id),
+                    asked: id,
+                });
+            }
+            if state.pending.len() >= PENDING_ORDERS_MAX {
+                return Err(Reject::TooManyPending {
+                    limit: PENDING_ORDERS_MAX,
+                });
+            }
+            let key = intent.instrument.key;
+            match intent.side {
+                Side::Buy => {
+                    entry_allowed(state, intent.ts)?;
+                    match state.positions.get(&key) {
+                        Some(held) if held.instrument.symbol != intent.instrument.symbol => {
+                            return Err(Reject::InstrumentMismatch {
+                                key,
+                                held: held.instrument.symbol.clone(),
+                                asked: intent.instrument.symbol.clone(),
+                            });
+                        }
+                        Some(_) => {}
+                        None => {
+                            // Each pending buy of a key not held may open a position.
+                            let mut opening: Vec<_> = state
+                                .pending
+                                .iter()
+                                .filter(|i| i.side == Side::Buy)
+                                .map(|i| i.instrument.key)
+                                .filter(|k| state.positions.get(k).is_none())
+                                .collect();
+                            opening.push(key);
+                            opening.sort_unstable();
+                            opening.dedup();
+                            if state.positions.len() + opening.len() > limits.max_positions {
+                                return Err(Reject::MaxPositions {
+                                    limit: limits.max_positions,
+                                });
+                            }
+                        }
+                    }
+                    let need = intent.cash_reserved().ok_or(Reject::Overflow)?;
+                    let b = &mut next.balance;
+                    b.available = take(b.available, need)?;
+                    b.used = add(b.used, need)?;
+                    next.reserved = add(next.reserved, need)?;
+                }
+                Side::Sell => {
+                    let held = state
+                        .positions
+                        .get(&key)
+                        .ok_or(Reject::UnknownPosition { key })?;
+                    let free = held
+                        .qty
+                        .checked_sub(pending_sell_qty(state, &key)?)
+                        .ok_or(Reject::Overflow)?;
+                    if intent.qty > free {
+                        return Err(Reject::Oversell {
+                            key,
+                            held: free,
+                            asked: intent.qty,
+                        });
+                    }
+                }
+            }
+            next.counters.last_order_id = id.0;
+            next.pending.push(intent.clone());
+        }
+        Op::Cancel { order_id } => {
+            let intent = state.pending.get(*order_id).ok_or(Reject::UnknownOrder {
+                order_id: *order_id,
+            })?;
+            let reserved = intent.cash_reserved().ok_or(Reject::Overflow)?;
+            let b = &mut next.balance;
+            b.available = add(b.available, reserved)?;
+            b.used = sub(b.used, reserved)?;
+            next.reserved = sub(next.reserved, reserved)?;
+            next.pending.remove(*order_id);
         }
     }
     next.version = state.version.checked_add(1).ok_or(Reject::Overflow)?;
@@ -317,6 +427,37 @@ pub(super) fn check_invariants(state: &State, limits: &Limits) -> Result<(), Bro
             positions_cost,
         });
     }
+    if state.pending.len() > PENDING_ORDERS_MAX {
+        return Err(Broken::TooManyPending {
+            pending: state.pending.len(),
+        });
+    }
+    let mut pending_cash = Amount::ZERO;
+    for intent in &state.pending {
+        if intent.order_id.0 > state.counters.last_order_id {
+            return Err(Broken::PendingIdAhead {
+                order_id: intent.order_id,
+            });
+        }
+        pending_cash = intent
+            .cash_reserved()
+            .and_then(|c| pending_cash.checked_add(c))
+            .ok_or(Broken::Overflow)?;
+        if intent.side == Side::Sell {
+            let key = intent.instrument.key;
+            let held = state.positions.get(&key).map_or(Qty::ZERO, |p| p.qty);
+            let asked = pending_sell_qty(state, &key).map_err(|_| Broken::Overflow)?;
+            if asked > held {
+                return Err(Broken::PendingOversell { key, held, asked });
+            }
+        }
+    }
+    if pending_cash > state.reserved {
+        return Err(Broken::PendingNotReserved {
+            reserved: state.reserved,
+            pending_cash,
+        });
+    }
     Ok(())
 }
 
@@ -367,7 +508,57 @@ fn not_halted(state: &State) -> Result<(), Reject> {
     }
 }
 
-fn fresh_order(state: &State, id: super::ClientOrderId) -> Result<(), Reject> {
+/// Buys (without an intent) and buy intents need an open market for entries:
+/// no halt, no running cooldown.
+fn entry_allowed(state: &State, ts: super::Timestamp) -> Result<(), Reject> {
+    not_halted(state)?;
+    if let Some(until) = state.risk.cooldown_until
+        && ts < until
+    {
+        return Err(Reject::CoolingDown { until });
+    }
+    Ok(())
+}
+
+/// The pending intent a fill completes, if any. A fill with the id of a pending
+/// intent must be exactly that intent's fill.
+fn matching_intent<'s>(
+    state: &'s State,
+    fill: &Op,
+    id: ClientOrderId,
+) -> Result<Option<&'s OrderIntent>, Reject> {
+    match state.pending.get(id) {
+        None => Ok(None),
+        Some(intent) if intent.fill_op() == *fill => Ok(Some(intent)),
+        Some(_) => Err(Reject::IntentMismatch { order_id: id }),
+    }
+}
+
+/// Units of `key` set aside by pending sell intents.
+fn pending_sell_qty(state: &State, key: &super::InstrumentKey) -> Result<Qty, Reject> {
+    state
+        .pending
+        .iter()
+        .filter(|i| i.side == Side::Sell && i.instrument.key == *key)
+        .try_fold(Qty::ZERO, |sum, i| sum.checked_add(i.qty))
+        .ok_or(Reject::Overflow)
+}
+
+/// The cash the pending buy intents hold in `reserved`.
+fn pending_cash(state: &State) -> Result<Amount, Reject> {
+    state
+        .pending
+        .iter()
+        .try_fold(Amount::ZERO, |sum, i| sum.checked_add(i.cash_reserved()?))
+        .ok_or(Reject::Overflow)
+}
+
+fn remember_order(next: &mut State, id: ClientOrderId) {
+    next.recent_order_ids.push(id);
+    next.counters.last_order_id = next.counters.last_order_id.max(id.0);
+}
+
+fn fresh_order(state: &State, id: ClientOrderId) -> Result<(), Reject> {
     if state.recent_order_ids.contains(id) {
         return Err(Reject::DuplicateOrder { order_id: id });
     }

@@ -20,7 +20,10 @@
 //! - `available >= 0`, `used >= 0`, `fees >= 0`, `reserved >= 0`
 //! - `used == reserved + sum(cost_basis)` over open positions, where a position's
 //!   `cost_basis` is `qty x avg_price`, kept exact in paise;
-//! - open positions `<= max_positions`; every open position has `qty > 0`.
+//! - open positions `<= max_positions`; every open position has `qty > 0`;
+//! - pending orders `<= PENDING_ORDERS_MAX`, their ids `<= last_order_id`; the
+//!   buy intents' cash need `<= reserved`; the sell intents of a position ask
+//!   for at most the units it holds.
 //!
 //! # Money flows
 //!
@@ -43,6 +46,7 @@ mod apply;
 pub mod charges;
 mod instrument;
 mod op;
+pub mod order;
 mod position;
 mod reject;
 
@@ -56,6 +60,7 @@ pub use instrument::{
     Segment, Side, Symbol, Timestamp, TradingDay, UnknownSegment,
 };
 pub use op::{ExitReason, HaltReason, Op};
+pub use order::{OrderIntent, PENDING_ORDERS_MAX, PendingOrders};
 pub use position::{ORDER_IDS_RECENT_MAX, POSITIONS_MAX, Position, Positions, RecentOrderIds};
 pub use reject::{Broken, Reject};
 
@@ -112,6 +117,9 @@ pub struct Counters {
     pub wins: u64,
     /// Exits with a negative gross PnL.
     pub losses: u64,
+    /// The highest client order id seen in a submit or a fill: the next order id
+    /// is above it, so a restart never reuses one.
+    pub last_order_id: u64,
 }
 
 /// Limits the transition enforces. Configuration, not state: the engine passes
@@ -165,9 +173,16 @@ pub struct State {
     pub counters: Counters,
     /// Client order ids of the last fills, for idempotent orders.
     pub recent_order_ids: RecentOrderIds,
+    /// Orders journaled and not yet filled or cancelled, oldest first.
+    pub pending: PendingOrders,
 }
 
 impl State {
+    /// The client order id the next order takes: one above every id seen.
+    pub fn next_order_id(&self) -> ClientOrderId {
+        ClientOrderId(self.counters.last_order_id.saturating_add(1))
+    }
+
     /// The empty wallet at version 0: no cash, no position. Funding is an explicit,
     /// journaled [`Op::Deposit`] or [`Op::Reset`].
     pub fn new() -> State {

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::instrument::{ClientOrderId, Instrument, InstrumentKey, Timestamp, TradingDay};
+use super::order::OrderIntent;
 use crate::money::{Amount, Price, Qty};
 
 /// Why trading is halted.
@@ -102,6 +103,12 @@ pub enum Op {
     /// Starts a new trading day: the daily PnL baseline moves to now, and a
     /// daily-loss halt lifts.
     DayRoll { day: TradingDay },
+    /// Journals an order before its fill (see `wallet::order`): a buy reserves
+    /// its cash, a sell sets aside its units. The order id must be above every id
+    /// seen before.
+    Submit { intent: OrderIntent },
+    /// Drops a pending intent that will not fill, releasing what it set aside.
+    Cancel { order_id: ClientOrderId },
 }
 
 impl Op {
@@ -120,6 +127,8 @@ impl Op {
             Op::Resume => "resume",
             Op::Cooldown { .. } => "cooldown",
             Op::DayRoll { .. } => "day_roll",
+            Op::Submit { .. } => "submit",
+            Op::Cancel { .. } => "cancel",
         }
     }
 }
@@ -164,6 +173,20 @@ impl fmt::Display for Op {
             Op::Resume => f.write_str("resume"),
             Op::Cooldown { until } => write!(f, "cooldown until {until}"),
             Op::DayRoll { day } => write!(f, "day roll to {day}"),
+            Op::Submit { intent: i } => write!(
+                f,
+                "submit order {} to {} {} {} @ {} (charges {})",
+                i.order_id,
+                match i.side {
+                    super::Side::Buy => "buy",
+                    super::Side::Sell => "sell",
+                },
+                i.qty,
+                i.instrument,
+                i.price,
+                i.charges
+            ),
+            Op::Cancel { order_id } => write!(f, "cancel order {order_id}"),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::instrument::{ClientOrderId, InstrumentKey, Symbol, Timestamp, TradingDay};
 use super::op::HaltReason;
+use super::order::PENDING_ORDERS_MAX;
 use crate::money::{Amount, Qty};
 
 /// A refused operation, with the numbers that explain it.
@@ -25,7 +26,7 @@ pub enum Reject {
         needed: Amount,
         available: Amount,
     },
-    /// A release of more than is reserved.
+    /// A release of more than is reserved (less what pending buy orders hold).
     OverRelease {
         reserved: Amount,
         asked: Amount,
@@ -74,6 +75,23 @@ pub enum Reject {
         positions: usize,
         reserved: Amount,
     },
+    /// A submitted order id must be above every id seen before.
+    OrderIdNotAfter {
+        last: ClientOrderId,
+        asked: ClientOrderId,
+    },
+    /// Too many orders wait for their fill.
+    TooManyPending {
+        limit: usize,
+    },
+    /// A fill carries the id of a pending intent but differs from it.
+    IntentMismatch {
+        order_id: ClientOrderId,
+    },
+    /// A cancel names no pending order.
+    UnknownOrder {
+        order_id: ClientOrderId,
+    },
     /// A number out of range (about 7.9 x 10^28 rupees, or the version counter).
     Overflow,
     /// The transition would break an invariant. Unreachable unless the wallet has
@@ -119,6 +137,25 @@ pub enum Broken {
     /// Positions not in strict key order (a duplicate or unsorted key).
     PositionsUnordered {
         key: InstrumentKey,
+    },
+    /// More pending orders than [`PENDING_ORDERS_MAX`].
+    TooManyPending {
+        pending: usize,
+    },
+    /// A pending order id above the highest id seen.
+    PendingIdAhead {
+        order_id: ClientOrderId,
+    },
+    /// Pending sells of a position ask for more units than it holds.
+    PendingOversell {
+        key: InstrumentKey,
+        held: Qty,
+        asked: Qty,
+    },
+    /// The cash need of the pending buys is more than is reserved.
+    PendingNotReserved {
+        reserved: Amount,
+        pending_cash: Amount,
     },
     /// A sum out of range (only a corrupt decoded snapshot can hold such values).
     Overflow,
@@ -179,6 +216,18 @@ impl fmt::Display for Reject {
                 f,
                 "cannot reset with {positions} open position(s) and {reserved} reserved; close and release them first"
             ),
+            Reject::OrderIdNotAfter { last, asked } => write!(
+                f,
+                "order id {asked} is not above the last id {last}; take State::next_order_id"
+            ),
+            Reject::TooManyPending { limit } => write!(
+                f,
+                "already {limit} orders wait for their fill, the maximum; wait for fills or cancel"
+            ),
+            Reject::IntentMismatch { order_id } => {
+                write!(f, "the fill of order {order_id} differs from its intent")
+            }
+            Reject::UnknownOrder { order_id } => write!(f, "no pending order {order_id}"),
             Reject::Overflow => f.write_str("number out of range"),
             Reject::InvariantBroken(broken) => {
                 write!(f, "wallet invariant broken (a bug): {broken}")
@@ -226,6 +275,28 @@ impl fmt::Display for Broken {
             Broken::PositionsUnordered { key } => {
                 write!(f, "position {key} is duplicated or out of order")
             }
+            Broken::TooManyPending { pending } => {
+                write!(
+                    f,
+                    "{pending} pending orders, above the bound of {PENDING_ORDERS_MAX}"
+                )
+            }
+            Broken::PendingIdAhead { order_id } => {
+                write!(f, "pending order {order_id} is above the last order id")
+            }
+            Broken::PendingOversell { key, held, asked } => {
+                write!(
+                    f,
+                    "pending sells of {key} ask for {asked}, only {held} held"
+                )
+            }
+            Broken::PendingNotReserved {
+                reserved,
+                pending_cash,
+            } => write!(
+                f,
+                "pending buys need {pending_cash}, only {reserved} is reserved"
+            ),
             Broken::Overflow => f.write_str("a sum of balances is out of range"),
         }
     }

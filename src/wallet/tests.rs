@@ -174,7 +174,8 @@ fn worked_example_buy_75_at_100_sell_75_at_120_with_20_per_order() {
             orders: 2,
             trades: 1,
             wins: 1,
-            losses: 0
+            losses: 0,
+            last_order_id: 0,
         }
     );
     assert_eq!(s.balance.available.to_string(), "₹1,01,460.00");
@@ -521,7 +522,8 @@ fn sell_closes_and_reduces() {
             orders: 2,
             trades: 1,
             wins: 0,
-            losses: 1
+            losses: 1,
+            last_order_id: 0,
         }
     );
     // Flat exit: neither win nor loss.
@@ -714,6 +716,279 @@ fn mark_high_raises_the_high_water_only() {
         Ok(bal(["770", "230", "1000", "0", "0", "1000"])),
     );
     assert_eq!(high(&bought), px("130"));
+}
+
+// ---------------------------------------------------------------------------
+// Order intents
+// ---------------------------------------------------------------------------
+
+fn intent_of(fill: &Op, id: u64) -> OrderIntent {
+    match with_order_id(fill.clone(), id) {
+        Op::Buy {
+            instrument,
+            qty,
+            price,
+            charges,
+            ts,
+            order_id: Some(order_id),
+        } => OrderIntent {
+            order_id,
+            side: Side::Buy,
+            instrument,
+            qty,
+            price,
+            charges,
+            ts,
+            reason: None,
+        },
+        Op::Sell {
+            key,
+            qty,
+            price,
+            charges,
+            ts,
+            order_id: Some(order_id),
+            reason,
+        } => OrderIntent {
+            order_id,
+            side: Side::Sell,
+            instrument: Instrument {
+                key,
+                symbol: instrument(key.security_id).symbol,
+            },
+            qty,
+            price,
+            charges,
+            ts,
+            reason,
+        },
+        other => panic!("not a fill: {other}"),
+    }
+}
+
+fn submit(fill: &Op, id: u64) -> Op {
+    Op::Submit {
+        intent: intent_of(fill, id),
+    }
+}
+
+#[test]
+fn order_intents_reserve_then_fill_exactly_once() {
+    // The worked example again, each order journaled before its fill.
+    let s = funded("100000");
+    let b = buy(1, 75, "100", "20");
+    let s = check(
+        &s,
+        submit(&b, 1),
+        Ok(bal(["92480", "7520", "100000", "0", "0", "100000"])),
+    );
+    assert_eq!(s.reserved, rs("7520"));
+    assert_eq!(s.pending.len(), 1);
+    assert_eq!(s.next_order_id(), ClientOrderId(2));
+    let s = check(
+        &s,
+        with_order_id(b.clone(), 1),
+        Ok(bal(["92480", "7500", "99980", "0", "20", "100000"])),
+    );
+    assert!(s.pending.is_empty());
+    assert_eq!(s.reserved, Amount::ZERO);
+    check(
+        &s,
+        with_order_id(b, 1),
+        Err(Reject::DuplicateOrder {
+            order_id: ClientOrderId(1),
+        }),
+    );
+    let out = sell(1, 75, "120", "20");
+    let s = check(
+        &s,
+        submit(&out, 2),
+        Ok(bal(["92480", "7500", "99980", "0", "20", "100000"])),
+    );
+    // The units are set aside: no other sell may take them.
+    check(
+        &s,
+        sell(1, 1, "120", "0"),
+        Err(Reject::Oversell {
+            key: key(1),
+            held: Qty::ZERO,
+            asked: Qty::new(1),
+        }),
+    );
+    check(
+        &s,
+        submit(&sell(1, 1, "120", "0"), 3),
+        Err(Reject::Oversell {
+            key: key(1),
+            held: Qty::ZERO,
+            asked: Qty::new(1),
+        }),
+    );
+    let s = check(
+        &s,
+        with_order_id(out, 2),
+        Ok(bal(["101460", "0", "101460", "1500", "40", "100000"])),
+    );
+    assert!(s.pending.is_empty() && s.positions.is_empty());
+    assert_eq!(s.counters.last_order_id, 2);
+}
+
+#[test]
+fn order_intent_rejects() {
+    let s = funded("100000");
+    let b = buy(1, 10, "100", "5");
+    let s1 = check(
+        &s,
+        submit(&b, 7),
+        Ok(bal(["98995", "1005", "100000", "0", "0", "100000"])),
+    );
+    for id in [1, 7] {
+        check(
+            &s1,
+            submit(&buy(2, 1, "1", "0"), id),
+            Err(Reject::OrderIdNotAfter {
+                last: ClientOrderId(7),
+                asked: ClientOrderId(id),
+            }),
+        );
+    }
+    // A fill with the intent's id must be the intent's fill.
+    check(
+        &s1,
+        with_order_id(buy(1, 10, "100.05", "5"), 7),
+        Err(Reject::IntentMismatch {
+            order_id: ClientOrderId(7),
+        }),
+    );
+    check(
+        &s1,
+        Op::Cancel {
+            order_id: ClientOrderId(8),
+        },
+        Err(Reject::UnknownOrder {
+            order_id: ClientOrderId(8),
+        }),
+    );
+    // Cancel gives the reserved cash back.
+    let c = check(
+        &s1,
+        Op::Cancel {
+            order_id: ClientOrderId(7),
+        },
+        Ok(bal(["100000", "0", "100000", "0", "0", "100000"])),
+    );
+    assert!(c.pending.is_empty() && c.reserved.is_zero());
+    assert_eq!(c.next_order_id(), ClientOrderId(8));
+    // A reset needs no order in flight.
+    check(
+        &s1,
+        Op::Reset { amount: rs("5000") },
+        Err(Reject::NotFlat {
+            positions: 0,
+            reserved: rs("1005"),
+        }),
+    );
+    // Not enough cash for the whole need (notional + charges).
+    check(
+        &s,
+        submit(&buy(1, 1000, "100", "1"), 1),
+        Err(Reject::InsufficientFunds {
+            needed: rs("100001"),
+            available: rs("100000"),
+        }),
+    );
+    // Selling what is not held.
+    check(
+        &s,
+        submit(&sell(3, 1, "1", "0"), 1),
+        Err(Reject::UnknownPosition { key: key(3) }),
+    );
+}
+
+#[test]
+fn pending_buys_count_against_max_positions_and_pending_is_bounded() {
+    let limits = Limits::default();
+    let mut s = funded("1000000");
+    for id in 1..=limits.max_positions as u64 {
+        s = apply(&s, &submit(&buy(id, 1, "10", "0"), id), &limits).unwrap();
+    }
+    let next = limits.max_positions as u64 + 1;
+    assert_eq!(
+        apply(&s, &submit(&buy(next, 1, "10", "0"), next), &limits),
+        Err(Reject::MaxPositions {
+            limit: limits.max_positions
+        })
+    );
+    // Adding to a key already pending opens nothing new.
+    s = apply(&s, &submit(&buy(1, 1, "10", "0"), next), &limits).unwrap();
+    // Fill the first buy, then queue one-unit exits until the bound.
+    s = apply(&s, &with_order_id(buy(1, 1, "10", "0"), 1), &limits).unwrap();
+    s = apply(&s, &with_order_id(buy(1, 1, "10", "0"), next), &limits).unwrap();
+    let mut id = next;
+    let s = run_from(
+        s,
+        &limits,
+        (0..40).map(|_| {
+            id += 1;
+            submit(&buy(1, 1, "10", "0"), id)
+        }),
+    );
+    assert_eq!(s.pending.len(), PENDING_ORDERS_MAX);
+    assert_eq!(
+        apply(&s, &submit(&buy(1, 1, "10", "0"), 999), &limits),
+        Err(Reject::TooManyPending {
+            limit: PENDING_ORDERS_MAX
+        })
+    );
+}
+
+/// Applies `ops` in turn, keeping the state of each accepted one.
+fn run_from(mut s: State, limits: &Limits, ops: impl Iterator<Item = Op>) -> State {
+    for op in ops {
+        if let Ok(next) = apply(&s, &op, limits) {
+            s = next;
+        }
+    }
+    s
+}
+
+#[test]
+fn a_halt_blocks_new_buy_intents_but_not_the_fill_of_one_sent_or_exits() {
+    let s = funded("100000");
+    let b = buy(1, 10, "100", "5");
+    let s = run_from(s, &Limits::default(), [submit(&b, 1)].into_iter());
+    let halt = Op::Halt {
+        reason: HaltReason::Operator,
+        ts: ts(1),
+    };
+    let s = check(
+        &s,
+        halt,
+        Ok(bal(["98995", "1005", "100000", "0", "0", "100000"])),
+    );
+    check(
+        &s,
+        submit(&buy(2, 1, "1", "0"), 2),
+        Err(Reject::Halted {
+            reason: HaltReason::Operator,
+        }),
+    );
+    let s = check(
+        &s,
+        with_order_id(b, 1),
+        Ok(bal(["98995", "1000", "99995", "0", "5", "100000"])),
+    );
+    let out = sell(1, 10, "90", "5");
+    let s = check(
+        &s,
+        submit(&out, 2),
+        Ok(bal(["98995", "1000", "99995", "0", "5", "100000"])),
+    );
+    check(
+        &s,
+        with_order_id(out, 2),
+        Ok(bal(["99890", "0", "99890", "-100", "10", "100000"])),
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1063,6 +1338,19 @@ fn arb_op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Resume),
         1 => (0i64..1_000).prop_map(|t| Op::Cooldown { until: Timestamp::from_epoch_ms(t) }),
         1 => (0i32..10).prop_map(|d| Op::DayRoll { day: TradingDay::from_days_since_epoch(d) }),
+        4 => (arb_fill(), any::<bool>(), 0u64..60).prop_map(|((key, qty, price, charges, ts, _), buy, id)| Op::Submit {
+            intent: OrderIntent {
+                order_id: ClientOrderId(id),
+                side: if buy { Side::Buy } else { Side::Sell },
+                instrument: Instrument { key, symbol: Symbol::new(&format!("SYM {}", key.security_id)).unwrap() },
+                qty,
+                price,
+                charges,
+                ts,
+                reason: None,
+            },
+        }),
+        2 => (0u64..60).prop_map(|id| Op::Cancel { order_id: ClientOrderId(id) }),
     ]
 }
 
@@ -1182,6 +1470,10 @@ fn reject_name(r: &Reject) -> &'static str {
         Reject::NotHalted => "NotHalted",
         Reject::DayNotAfter { .. } => "DayNotAfter",
         Reject::NotFlat { .. } => "NotFlat",
+        Reject::OrderIdNotAfter { .. } => "OrderIdNotAfter",
+        Reject::TooManyPending { .. } => "TooManyPending",
+        Reject::IntentMismatch { .. } => "IntentMismatch",
+        Reject::UnknownOrder { .. } => "UnknownOrder",
         Reject::Overflow => "Overflow",
         Reject::InvariantBroken(_) => "InvariantBroken",
     }
@@ -1227,6 +1519,8 @@ fn property_generator_reaches_every_path() {
         "resume",
         "cooldown",
         "day_roll",
+        "submit",
+        "cancel",
     ];
     assert_eq!(accepted, BTreeSet::from(kinds));
     let all_rejects: BTreeSet<&str> = [
@@ -1276,6 +1570,18 @@ fn property_generator_reaches_every_path() {
             positions: 0,
             reserved: Amount::ZERO,
         },
+        Reject::OrderIdNotAfter {
+            last: ClientOrderId(0),
+            asked: ClientOrderId(0),
+        },
+        Reject::UnknownOrder {
+            order_id: ClientOrderId(0),
+        },
+        Reject::IntentMismatch {
+            order_id: ClientOrderId(0),
+        },
+        // TooManyPending needs a hand-built sequence: see
+        // `pending_buys_count_against_max_positions_and_pending_is_bounded`.
     ]
     .iter()
     .map(reject_name)
