@@ -65,6 +65,22 @@ pub enum Command {
     /// Inspect and maintain the write-ahead log.
     #[command(subcommand)]
     Wal(WalCommand),
+    /// Executed orders in the log, and orders still pending (read-only).
+    Orders {
+        /// Output format.
+        #[arg(short = 'f', long = "format", value_enum, default_value_t = OrdersFormat::Table)]
+        format: OrdersFormat,
+    },
+    /// Lift a halt (the daily loss limit's or the operator's); journaled.
+    Resume,
+    /// Session reports under DATA/reports: list them, or print the latest.
+    Report {
+        /// Print the newest report (JSON) instead of the list.
+        #[arg(long)]
+        latest: bool,
+    },
+    /// The program's version and the formats it reads and writes.
+    Version,
     /// Benchmarks, each next to its baseline measured in the same run.
     Bench {
         /// Print one JSON array instead of the table.
@@ -77,6 +93,15 @@ pub enum Command {
         #[arg(long)]
         long: bool,
     },
+}
+
+/// `orders -f`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OrdersFormat {
+    /// An aligned table.
+    Table,
+    /// JSON Lines, one order per line.
+    Json,
 }
 
 /// `stress` flags.
@@ -147,6 +172,13 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         Command::Wal(WalCommand::Verify { json }) => run_wal_verify(dir, json),
         Command::Wal(WalCommand::Dump { json: _, from }) => run_wal_dump(dir, from),
         Command::Wal(WalCommand::Checkpoint) => run_checkpoint(dir),
+        Command::Orders { format } => run_orders(dir, format),
+        Command::Resume => run_resume(dir),
+        Command::Report { latest } => run_report(dir, latest),
+        Command::Version => {
+            run_version();
+            Ok(())
+        }
         Command::Bench { json, quick, long } => {
             let scale = match (quick, long) {
                 (true, _) => bench::Scale::QUICK,
@@ -491,4 +523,147 @@ fn run_wal_verify(data_dir: &Path, json: bool) -> Result<(), AppError> {
         }
     }
     Ok(())
+}
+
+fn run_orders(data_dir: &Path, format: OrdersFormat) -> Result<(), AppError> {
+    let mut rows: Vec<serde_json::Value> = Vec::new();
+    let mut first_version = None;
+    let s = inspect_state(data_dir, |version, op, _| {
+        first_version.get_or_insert(version);
+        if let Op::Buy { .. } | Op::Sell { .. } | Op::Cancel { .. } = op
+            && rows.len() < ORDERS_LISTED_MAX
+        {
+            let mut v = codec::op_json(op);
+            v["version"] = version.into();
+            v["status"] = match op {
+                Op::Cancel { .. } => "cancelled",
+                _ => "filled",
+            }
+            .into();
+            rows.push(v);
+        }
+    })?;
+    for intent in s.state.state.pending.iter() {
+        let mut v = codec::intent_json(intent);
+        v["kind"] = "submit".into();
+        v["status"] = "pending".into();
+        rows.push(v);
+    }
+    match format {
+        OrdersFormat::Json => {
+            for row in &rows {
+                println!("{row}");
+            }
+        }
+        OrdersFormat::Table => {
+            if let Some(v) = first_version.filter(|v| *v > 1) {
+                println!(
+                    "orders in the log from version {v} (older ones were checkpointed; see `dhan_scalper report`)"
+                );
+            }
+            if rows.is_empty() {
+                println!("no orders");
+                return Ok(());
+            }
+            let mut table = comfy_table::Table::new();
+            table.load_preset(comfy_table::presets::ASCII_MARKDOWN);
+            table.set_header([
+                "version",
+                "status",
+                "order",
+                "side",
+                "instrument",
+                "qty",
+                "price",
+                "charges",
+                "reason",
+            ]);
+            let text = |v: &serde_json::Value| match v {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            for r in &rows {
+                let side = match r["kind"].as_str() {
+                    Some("buy") => "BUY".to_owned(),
+                    Some("sell") => "SELL".to_owned(),
+                    _ => text(&r["side"]),
+                };
+                table.add_row([
+                    text(&r["version"]),
+                    text(&r["status"]),
+                    text(&r["order_id"]),
+                    side,
+                    format!("{}:{}", text(&r["segment"]), text(&r["security_id"])),
+                    text(&r["qty"]),
+                    text(&r["price"]),
+                    text(&r["charges"]),
+                    text(&r["reason"]),
+                ]);
+            }
+            println!("{table}");
+        }
+    }
+    Ok(())
+}
+
+/// The most orders `orders` lists.
+const ORDERS_LISTED_MAX: usize = 100_000;
+
+fn run_resume(data_dir: &Path) -> Result<(), AppError> {
+    // Refuse before opening for write (which prepares log files).
+    if inspect_state(data_dir, |_, _, _| {})?
+        .state
+        .state
+        .risk
+        .halted
+        .is_none()
+    {
+        return Err(AppError::problem(
+            "resume: trading is not halted; nothing to do",
+        ));
+    }
+    let (engine, _stores) = open_engine(data_dir)?;
+    let c = engine
+        .commit(Op::Resume)
+        .map_err(|e| AppError::problem(format!("resume: {e}")))?;
+    engine.wait_durable(c)?;
+    println!("version {}: trading resumed", c.version);
+    Ok(())
+}
+
+fn run_report(data_dir: &Path, latest: bool) -> Result<(), AppError> {
+    let dir = DataDir::open_read_only(data_dir)?;
+    let reports_dir = dir.root().join(crate::app::session::REPORTS_DIR_NAME);
+    let reports = crate::app::session::list_reports(&reports_dir)
+        .map_err(|e| AppError::problem(format!("cannot read {}: {e}", reports_dir.display())))?;
+    if reports.is_empty() {
+        println!(
+            "no session reports in {} yet; run `dhan_scalper event-driven -t 60` or a replay first",
+            reports_dir.display()
+        );
+        return Ok(());
+    }
+    if latest {
+        let path = &reports[reports.len() - 1];
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| AppError::problem(format!("cannot read {}: {e}", path.display())))?;
+        print!("{text}");
+        return Ok(());
+    }
+    for path in &reports {
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+fn run_version() {
+    println!("dhan_scalper {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "data dir layout {}; wal frame format {}; journal records up to V{}; snapshots up to V{}",
+        crate::datadir::LAYOUT_VERSION,
+        wal::frame::FORMAT_VERSION,
+        codec::JOURNAL_RECORD_VERSIONS,
+        codec::STATE_RECORD_VERSIONS
+    );
 }

@@ -1,6 +1,7 @@
 //! dhan_scalper: a lock-free paper-trading engine and daemon for Indian index options.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod bench;
 pub mod broker;
 pub mod cli;

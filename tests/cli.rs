@@ -282,3 +282,65 @@ fn funding_is_journaled_and_a_refused_withdrawal_changes_nothing() {
         .collect();
     assert_eq!(kinds, ["deposit", "withdraw", "reset"]);
 }
+
+#[test]
+fn orders_lists_every_fill_of_the_log() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let o = run(
+        &["stress", "--threads", "1", "--ops", "300", "--seed", "7"],
+        &data,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dump = stdout(&run(&["wal", "dump", "--json"], &data));
+    let fills_in_dump = dump
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"buy\"") || l.contains("\"kind\":\"sell\""))
+        .count();
+    assert!(fills_in_dump > 0, "the stress mix trades");
+    let o = run(&["orders", "-f", "json"], &data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), fills_in_dump);
+    assert!(rows.iter().all(|r| r["status"] == "filled"));
+    let o = run(&["orders"], &data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("| filled "), "{}", stdout(&o));
+    let o = run(&["orders", "-f", "xml"], &data);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("xml"), "{}", stderr(&o));
+}
+
+#[test]
+fn resume_without_a_halt_is_refused_and_changes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    assert!(run(&["deposit", "1000"], &data).status.success());
+    let before = tree(&data);
+    let o = run(&["resume"], &data);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not halted"), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(tree(&data) == before, "resume changed the data dir");
+}
+
+#[test]
+fn report_and_version_work_on_a_new_dir() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    assert!(run(&["deposit", "1000"], &data).status.success());
+    let o = run(&["report", "--latest"], &data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("no session reports"), "{}", stdout(&o));
+    let o = run(&["version"], &data);
+    assert!(o.status.success());
+    assert!(stdout(&o).starts_with("dhan_scalper "), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("journal records up to V1"),
+        "{}",
+        stdout(&o)
+    );
+}
