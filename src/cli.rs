@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::app::run::{Mode, SessionOptions};
 use crate::bench;
 use crate::codec;
 use crate::datadir::DataDir;
@@ -15,6 +16,7 @@ use crate::engine::snapshot::SnapshotStore;
 use crate::engine::{Inspected, RecoveryError, Stores, recovery};
 use crate::error::AppError;
 use crate::ledger::Ledger;
+use crate::logging::{self, LogFormat, Verbosity};
 use crate::money::Amount;
 use crate::stress::{self, LedgerEngine};
 use crate::wallet::{Op, State};
@@ -23,9 +25,16 @@ use crate::wallet::{Op, State};
 #[derive(Debug, Parser)]
 #[command(name = "dhan_scalper", version, about, propagate_version = true)]
 pub struct Cli {
-    /// The data directory (created by commands that write).
-    #[arg(long, global = true, default_value = "data", value_name = "DIR")]
-    pub data_dir: PathBuf,
+    /// The data directory (created by commands that write) [default: the
+    /// config's global.data_dir, which is `data`].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A config file laid over the built-in defaults (config/scalper.yml).
+    #[arg(short = 'c', long = "config", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log lines as text (IST timestamps) or JSON.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -34,6 +43,13 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The trading daemon: recover, run the tasks, stop on SIGINT/SIGTERM or after -t, print the summary.
+    EventDriven(SessionArgs),
+    /// The same tasks on one thread; with --replay FILE --fast, a deterministic backtest.
+    Paper(PaperArgs),
+    /// Validate a config and print the effective values.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Load generator on the real engine and log: N threads commit durably.
     Stress(StressArgs),
     /// Balances, positions, risk latches and versions (read-only; works while a writer runs).
@@ -95,6 +111,50 @@ pub enum Command {
     },
 }
 
+/// Flags of the trading sessions.
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// Stop after this many seconds (fractions allowed).
+    #[arg(short = 't', long = "time", value_name = "SECS")]
+    pub time: Option<f64>,
+    /// Warnings and errors only.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Print the session summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Market data: `sim` or `replay:FILE` [default: the config's global.feed].
+    #[arg(long, value_name = "FEED")]
+    pub feed: Option<String>,
+    /// The simulator's seed [default: the config's sim.seed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Record every tick of the feed to FILE (CSV), for a later replay.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+/// `paper` flags.
+#[derive(Debug, Args)]
+pub struct PaperArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Replay a recorded tick file (the same as --feed replay:FILE).
+    #[arg(long, value_name = "FILE", conflicts_with = "feed")]
+    pub replay: Option<PathBuf>,
+    /// With --replay: run on the manual clock as fast as possible, from a fresh
+    /// wallet, and stop at the end of the file (a deterministic backtest).
+    #[arg(long, requires = "replay")]
+    pub fast: bool,
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the config (-c FILE, or the built-in defaults) and print every effective value.
+    Check,
+}
+
 /// `orders -f`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OrdersFormat {
@@ -152,8 +212,35 @@ pub enum WalCommand {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), AppError> {
-    let dir = &cli.data_dir;
+    let verbosity = match &cli.command {
+        Command::EventDriven(a) | Command::Paper(PaperArgs { session: a, .. }) if !a.quiet => {
+            Verbosity::Info
+        }
+        _ => Verbosity::Quiet,
+    };
+    logging::init_with(cli.log_format, verbosity);
+    let config = crate::config::Config::load(cli.config.as_deref())?;
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| config.global.data_dir.clone());
+    let dir = &data_dir;
     match cli.command {
+        Command::EventDriven(args) => {
+            run_session_command(dir, config, Mode::EventDriven, &args, None)
+        }
+        Command::Paper(args) => {
+            let mode = if args.fast {
+                Mode::PaperFast
+            } else {
+                Mode::Paper
+            };
+            run_session_command(dir, config, mode, &args.session, args.replay.as_deref())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", config.effective_yaml());
+            Ok(())
+        }
         Command::Stress(args) => run_stress(dir, &args),
         Command::Status { json } => run_status(dir, json),
         Command::Balance => run_balance(dir),
@@ -280,8 +367,27 @@ fn recovery_error(e: RecoveryError) -> AppError {
 fn open_engine(data_dir: &Path) -> Result<(LedgerEngine, Stores), AppError> {
     let dir = DataDir::open_for_write(data_dir)?;
     let stores = stores_for_write(&dir)?;
-    let (engine, info) = recovery::open(Ledger::default(), &stores, &wal_options(), PENDING_MAX)
-        .map_err(recovery_error)?;
+    open_stores(stores, Ledger::default())
+}
+
+/// Opens the engine with the config's wallet limits.
+fn open_engine_with(
+    data_dir: &Path,
+    config: &crate::config::Config,
+) -> Result<(LedgerEngine, Stores), AppError> {
+    let dir = DataDir::open_for_write(data_dir)?;
+    let stores = stores_for_write(&dir)?;
+    open_stores(
+        stores,
+        Ledger {
+            limits: config.wallet_limits(),
+        },
+    )
+}
+
+fn open_stores(stores: Stores, ledger: Ledger) -> Result<(LedgerEngine, Stores), AppError> {
+    let (engine, info) =
+        recovery::open(ledger, &stores, &wal_options(), PENDING_MAX).map_err(recovery_error)?;
     if let Some(torn) = &info.log.torn_tail {
         eprintln!(
             "recovered: truncated a torn tail of {} bytes at {}:{} (an unacknowledged write)",
@@ -528,12 +634,21 @@ fn run_wal_verify(data_dir: &Path, json: bool) -> Result<(), AppError> {
 fn run_orders(data_dir: &Path, format: OrdersFormat) -> Result<(), AppError> {
     let mut rows: Vec<serde_json::Value> = Vec::new();
     let mut first_version = None;
-    let s = inspect_state(data_dir, |version, op, _| {
+    // Every record still in the log, also those a snapshot already covers.
+    let dir = DataDir::open_read_only(data_dir)?;
+    let stores = stores_read_only(&dir)?;
+    let (records, _) = wal::inspect(&*stores.wal, &wal_options())?;
+    for (version, payload) in records.iter() {
+        let (op, _) = codec::decode_record(payload).map_err(|e| {
+            AppError::problem(format!(
+                "record {version} does not decode: {e}; check the log with `dhan_scalper wal verify`"
+            ))
+        })?;
         first_version.get_or_insert(version);
         if let Op::Buy { .. } | Op::Sell { .. } | Op::Cancel { .. } = op
             && rows.len() < ORDERS_LISTED_MAX
         {
-            let mut v = codec::op_json(op);
+            let mut v = codec::op_json(&op);
             v["version"] = version.into();
             v["status"] = match op {
                 Op::Cancel { .. } => "cancelled",
@@ -542,7 +657,8 @@ fn run_orders(data_dir: &Path, format: OrdersFormat) -> Result<(), AppError> {
             .into();
             rows.push(v);
         }
-    })?;
+    }
+    let s = inspect_state(data_dir, |_, _, _| {})?;
     for intent in s.state.state.pending.iter() {
         let mut v = codec::intent_json(intent);
         v["kind"] = "submit".into();
@@ -666,4 +782,68 @@ fn run_version() {
         codec::JOURNAL_RECORD_VERSIONS,
         codec::STATE_RECORD_VERSIONS
     );
+}
+
+fn run_session_command(
+    data_dir: &Path,
+    config: crate::config::Config,
+    mode: Mode,
+    args: &SessionArgs,
+    replay: Option<&Path>,
+) -> Result<(), AppError> {
+    let feed: crate::market::FeedSpec = match (replay, &args.feed) {
+        (Some(path), _) => crate::market::FeedSpec::Replay(path.to_path_buf()),
+        (None, Some(text)) => text
+            .parse()
+            .map_err(|e: crate::market::FeedError| AppError::usage(format!("--feed: {e}")))?,
+        (None, None) => match &config.global.feed {
+            crate::config::Feed::Sim => crate::market::FeedSpec::Sim,
+            crate::config::Feed::Replay(p) => crate::market::FeedSpec::Replay(p.clone()),
+        },
+    };
+    let duration = match args.time {
+        None => None,
+        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
+        Some(s) => {
+            return Err(AppError::usage(format!(
+                "-t must be a positive number of seconds, got {s}"
+            )));
+        }
+    };
+    let dir = DataDir::open_for_write(data_dir)?;
+    let reports_dir = dir.root().join(crate::app::session::REPORTS_DIR_NAME);
+    // A fast replay is a backtest: a fresh wallet in a scratch directory, so
+    // the same file always gives the same report; only the report is kept.
+    let scratch;
+    let (engine, stores) = if mode == Mode::PaperFast {
+        scratch = tempfile::tempdir()
+            .map_err(|e| AppError::problem(format!("cannot create a scratch directory: {e}")))?;
+        open_engine_with(scratch.path(), &config)?
+    } else {
+        open_engine_with(data_dir, &config)?
+    };
+    let opts = SessionOptions {
+        mode,
+        config: Arc::new(config),
+        feed,
+        seed: args.seed,
+        record: args.record.clone(),
+        duration,
+        reports_dir: reports_dir.clone(),
+    };
+    let summary = crate::app::run::run_session(&opts, Arc::new(engine), stores)?;
+    let (json_path, csv_path) = crate::app::session::write_reports(&reports_dir, &summary)
+        .map_err(|e| {
+            AppError::problem(format!(
+                "cannot write the session report in {}: {e}",
+                reports_dir.display()
+            ))
+        })?;
+    if args.json {
+        println!("{}", summary.to_json());
+    } else {
+        print!("{}", summary.to_text());
+        println!("report: {} and {}", json_path.display(), csv_path.display());
+    }
+    Ok(())
 }

@@ -4,7 +4,6 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = dhan_scalper::cli::Cli::parse();
-    dhan_scalper::logging::init();
     match dhan_scalper::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -5,4 +5,7 @@
 //! - [`session`]: the session book, summary and reports.
 
 pub mod exec;
+pub mod params;
+pub mod run;
 pub mod session;
+pub mod trader;
