@@ -134,6 +134,9 @@ pub struct Trader {
     desks: Vec<Mutex<SymbolDesk>>,
     /// Set when a task found the engine stopped.
     stopped: std::sync::atomic::AtomicBool,
+    /// Positions whose missing quote was reported (at most `POSITIONS_MAX`
+    /// entries: one per open position).
+    unquoted: Mutex<std::collections::BTreeSet<InstrumentKey>>,
 }
 
 fn quote_of(q: crate::market::Quote) -> broker::Quote {
@@ -192,6 +195,7 @@ impl Trader {
             }),
             desks,
             stopped: std::sync::atomic::AtomicBool::new(false),
+            unquoted: Mutex::new(std::collections::BTreeSet::new()),
         })
     }
 
@@ -380,8 +384,11 @@ impl Trader {
             return Ok(());
         };
         let Some(quote) = self.contract_quote(&key) else {
-            tracing::warn!(target: "risk", position = %key, reason = %reason,
-                "exit wanted but the contract has no quote yet; retrying next tick");
+            // Said once per position: the risk loop asks again every tick.
+            if lock(&self.unquoted).insert(key) {
+                tracing::warn!(target: "risk", position = %key, reason = %reason,
+                    "exit wanted but the contract has no quote on this feed; retrying every tick");
+            }
             return Ok(());
         };
         let request = OrderRequest::close(
