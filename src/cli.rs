@@ -810,6 +810,12 @@ fn run_session_command(
             )));
         }
     };
+    // A replay file is input: every row is checked before the data directory
+    // is opened, so a bad file changes nothing on disk and a backtest is never
+    // cut short at a bad row.
+    if let crate::market::FeedSpec::Replay(path) = &feed {
+        check_replay_file(path)?;
+    }
     let dir = DataDir::open_for_write(data_dir)?;
     let reports_dir = dir.root().join(crate::app::session::REPORTS_DIR_NAME);
     // A fast replay is a backtest: a fresh wallet in a scratch directory, so
@@ -846,4 +852,32 @@ fn run_session_command(
         println!("report: {} and {}", json_path.display(), csv_path.display());
     }
     Ok(())
+}
+
+/// The most ticks a replay file may hold (a guard on the check's loop; a year
+/// of recorded ticks is far fewer).
+const REPLAY_TICKS_MAX: u64 = 1 << 40;
+
+/// Reads a whole tick file and checks every row (format, tick, time order)
+/// without keeping it: the first bad row is a usage error naming the file, the
+/// line and the column.
+fn check_replay_file(path: &Path) -> Result<u64, AppError> {
+    use crate::market::Feed as _;
+    let usage = |e: crate::market::FeedError| AppError::usage(e.to_string());
+    let mut feed = crate::market::ReplayFeed::open(path).map_err(usage)?;
+    let mut buf = Vec::with_capacity(crate::market::POLL_TICKS_MAX);
+    let end_of_time = crate::wallet::Timestamp::from_epoch_ms(i64::MAX);
+    let mut ticks = 0_u64;
+    while ticks < REPLAY_TICKS_MAX {
+        buf.clear();
+        let n = feed.poll(end_of_time, &mut buf).map_err(usage)?;
+        if n == 0 {
+            return Ok(ticks);
+        }
+        ticks += n as u64;
+    }
+    Err(AppError::usage(format!(
+        "{}: more than {REPLAY_TICKS_MAX} ticks; split the file",
+        path.display()
+    )))
 }

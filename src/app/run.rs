@@ -239,6 +239,11 @@ pub fn run_session(
     let snapshot = engine.checkpoint(&stores)?;
     tracing::info!(target: "app", version = snapshot, "final snapshot written");
 
+    if let Some(e) = trader.feed_failure() {
+        return Err(AppError::problem(format!(
+            "market data stopped: {e}; the state is saved (version {snapshot}); fix the feed and start again"
+        )));
+    }
     let end = engine.durable();
     let quotes = |key: &crate::wallet::InstrumentKey| trader.book.ltp.contract(*key).map(|q| q.ltp);
     let book = lock(&trader.session);
@@ -329,6 +334,10 @@ fn wait_for_stop(limit: Option<Duration>, trader: &Trader) -> Result<(), AppErro
         }
         if let Some(signal) = signals.pending().next() {
             tracing::info!(target: "app", signal, "stopping");
+            return Ok(());
+        }
+        if let Some(e) = trader.feed_failure() {
+            tracing::error!(target: "app", error = %e, "market data stopped; shutting down");
             return Ok(());
         }
         if trader.engine_stopped() {

@@ -79,7 +79,7 @@ struct FeedHub {
     recorder: Option<Recorder>,
     buf: Vec<Tick>,
     /// Set once the feed failed: the error repeats, no tick more is taken.
-    failed: Option<String>,
+    failed: Option<FeedError>,
     ticks: u64,
 }
 
@@ -212,6 +212,11 @@ impl Trader {
         hub.feed.next_ts()
     }
 
+    /// Why the feed stopped, if it failed (a bad replay row, the recorder's disk).
+    pub fn feed_failure(&self) -> Option<FeedError> {
+        lock(&self.hub).failed.clone()
+    }
+
     /// Ticks taken from the feed so far.
     pub fn ticks_seen(&self) -> u64 {
         lock(&self.hub).ticks
@@ -266,10 +271,7 @@ impl Trader {
     fn pump(&self, now: Timestamp) -> Result<(), TaskError> {
         let mut hub = lock(&self.hub);
         if let Some(e) = &hub.failed {
-            return Err(TaskError::Feed(FeedError::Spec {
-                input: "feed".into(),
-                message: e.clone(),
-            }));
+            return Err(TaskError::Feed(e.clone()));
         }
         let hub = &mut *hub;
         for _ in 0..PUMP_POLLS_MAX {
@@ -277,7 +279,7 @@ impl Trader {
             let n = match hub.feed.poll(now, &mut hub.buf) {
                 Ok(n) => n,
                 Err(e) => {
-                    hub.failed = Some(e.to_string());
+                    hub.failed = Some(e.clone());
                     return Err(TaskError::Feed(e));
                 }
             };
@@ -285,7 +287,7 @@ impl Trader {
             if let Some(rec) = hub.recorder.as_mut()
                 && let Err(e) = rec.record_all(&hub.buf)
             {
-                hub.failed = Some(e.to_string());
+                hub.failed = Some(e.clone());
                 return Err(TaskError::Feed(e));
             }
             for tick in &hub.buf {
