@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dhan_scalper::scheduler::{
-    Clock, IstTime, ManualClock, MissedTickPolicy, MonoTime, Priority, Schedule, Scheduler,
-    SchedulerConfig, SchedulerError, TaskOptions, TaskStats,
+    Clock, DISPATCH_EARLY_MAX, IstTime, ManualClock, MissedTickPolicy, MonoTime, Priority,
+    Schedule, Scheduler, SchedulerConfig, SchedulerError, TaskOptions, TaskStats,
 };
 
 const fn ms(n: u64) -> Duration {
@@ -390,6 +390,60 @@ fn invalid_calls_are_refused() {
         Scheduler::new(bad),
         Err(SchedulerError::InvalidConfig(_))
     ));
+    let bad = SchedulerConfig {
+        dispatch_early: DISPATCH_EARLY_MAX + Duration::from_nanos(1),
+        ..SchedulerConfig::default()
+    };
+    assert!(matches!(
+        Scheduler::new(bad),
+        Err(SchedulerError::InvalidConfig(_))
+    ));
+}
+
+#[test]
+fn fast_replay_jumps_from_event_to_event_and_stats_are_snapshots() {
+    let (clock, scheduler) = manual();
+    let log = Log::default();
+    scheduler
+        .schedule_recurring("poll", ms(700), logger(&log, &clock, "poll"))
+        .unwrap();
+    scheduler
+        .schedule_once("flatten", ms(1_000), logger(&log, &clock, "flatten"))
+        .unwrap();
+    // Not started: nothing is armed yet.
+    assert_eq!(clock.next_deadline(), None);
+    assert_eq!(clock.advance_to_next(), None);
+    scheduler.start().unwrap();
+    assert_eq!(clock.next_deadline(), Some(at(ms(700))));
+    // Replay: jump to each event time in turn, no waiting in between.
+    let visited: Vec<Duration> = (0..4)
+        .map(|_| since_zero(clock.advance_to_next().unwrap()))
+        .collect();
+    assert_eq!(visited, [ms(700), ms(1_000), ms(1_400), ms(2_100)]);
+    // A recorded market event at 2.5 s: what falls due on the way fires first.
+    clock.advance_to(at(ms(2_500)));
+    assert_eq!(since_zero(clock.now()), ms(2_500));
+    // Going back is a no-op.
+    clock.advance_to(at(ms(1)));
+    assert_eq!(since_zero(clock.now()), ms(2_500));
+    let expected: Vec<(String, Duration)> = [
+        ("poll", 700),
+        ("flatten", 1_000),
+        ("poll", 1_400),
+        ("poll", 2_100),
+    ]
+    .into_iter()
+    .map(|(l, t)| (l.to_owned(), ms(t)))
+    .collect();
+    assert_eq!(log.entries(), expected);
+    // The session summary reads a snapshot: later runs do not change it.
+    let snapshot = scheduler.stats();
+    assert_eq!(snapshot.len(), 1, "the once task is gone after its run");
+    assert_eq!((snapshot[0].name.as_str(), snapshot[0].runs), ("poll", 3));
+    assert_eq!(snapshot[0].lateness_max, Duration::ZERO);
+    clock.advance_to_next();
+    assert_eq!(snapshot[0].runs, 3);
+    assert_eq!(stats_of(&scheduler, "poll").runs, 4);
 }
 
 // ---------------------------------------------------------------------------
@@ -558,5 +612,57 @@ fn real_clock_wait_for_completion() {
     assert!(!scheduler.wait_for_completion(ms(20)));
     assert!(scheduler.cancel("forever"));
     assert!(scheduler.wait_for_completion(s(10)));
+    assert!(scheduler.stop(s(5)).still_running.is_empty());
+}
+
+#[test]
+fn real_clock_early_hand_off_never_starts_a_task_before_its_deadline() {
+    // The loop hands jobs to the workers up to `dispatch_early` before their
+    // deadline; the worker must wait out the rest.
+    let scheduler = Scheduler::new(SchedulerConfig {
+        workers_count: 2,
+        dispatch_early: DISPATCH_EARLY_MAX,
+        ..SchedulerConfig::default()
+    })
+    .unwrap();
+    scheduler.start().unwrap();
+    let clock = dhan_scalper::scheduler::MonotonicClock::new();
+    let (tx, rx) = crossbeam::channel::bounded::<(MonoTime, MonoTime)>(64);
+    let base = scheduler.now() + ms(20);
+    let deadlines: Vec<MonoTime> = (0..40_u32)
+        .map(|i| base + Duration::from_micros(u64::from(i) * 1_337))
+        .collect();
+    for (i, &deadline) in deadlines.iter().enumerate() {
+        let tx = tx.clone();
+        let clock = dhan_scalper::scheduler::MonotonicClock::new();
+        scheduler
+            .schedule_at(&format!("at-{i}"), deadline, move || {
+                tx.send((deadline, clock.now())).ok();
+                Ok::<(), Infallible>(())
+            })
+            .unwrap();
+    }
+    // A task cancelled while its deadline is far away never runs.
+    let cancelled_ran = Arc::new(Mutex::new(false));
+    let flag = Arc::clone(&cancelled_ran);
+    scheduler
+        .schedule_at("cancelled", base + ms(200), move || {
+            *flag.lock().unwrap() = true;
+            Ok::<(), Infallible>(())
+        })
+        .unwrap();
+    assert!(scheduler.cancel("cancelled"));
+    assert!(scheduler.wait_for_completion(s(10)));
+    let mut seen = 0;
+    while let Ok((deadline, started)) = rx.try_recv() {
+        assert!(
+            started >= deadline,
+            "started {started:?} before {deadline:?}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, deadlines.len());
+    assert!(clock.now() >= *deadlines.last().unwrap());
+    assert!(!*cancelled_ran.lock().unwrap(), "a cancelled task ran");
     assert!(scheduler.stop(s(5)).still_running.is_empty());
 }

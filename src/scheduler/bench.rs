@@ -1,17 +1,20 @@
-//! Measurements for `dhan_scalper bench` and the criterion benches: wake-up
-//! lateness of this scheduler and of a `std::thread::sleep` loop, and idle CPU.
+//! Measurements for `dhan_scalper bench`, the criterion benches and the ignored
+//! timing tests: wake-up lateness of this scheduler and of a `std::thread::sleep`
+//! loop, drift over a long run, and idle CPU.
 //!
 //! Lateness is measured where it matters, at the start of the task's run: the time
 //! since the tick's deadline on a fixed-rate grid, through the timerfd wake-up,
-//! the loop and the hand-off to a worker. The tokio comparison lives in the
-//! criterion bench (tokio is a dev-dependency only).
+//! the loop and the hand-off to a worker. [`measure_lateness_split`] also reports
+//! the loop thread's own wake-up, so the two legs can be told apart. The tokio
+//! comparison lives in the criterion bench and `tests/scheduler_lateness.rs`
+//! (tokio is a dev-dependency only).
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use super::{
-    Clock, MonotonicClock, Priority, Schedule, Scheduler, SchedulerConfig, SchedulerError,
-    TaskOptions,
+    Clock, MonoTime, MonotonicClock, Priority, Schedule, Scheduler, SchedulerConfig,
+    SchedulerError, TaskOptions,
 };
 
 /// The most ticks one measurement takes.
@@ -59,21 +62,44 @@ fn grid_lateness(first_nanos: u64, every: Duration, now_nanos: u64) -> Duration 
     Duration::from_nanos(since_first % every_nanos)
 }
 
+/// Lateness of the two legs of a wake-up, measured on the same ticks.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LatenessSplit {
+    /// From the moment the loop's timerfd was armed for (the deadline minus
+    /// `dispatch_early`) to the loop's dispatch turn.
+    pub loop_wake: LatenessReport,
+    /// From the deadline to the start of the task's body on its worker (the
+    /// lateness that matters; what [`measure_lateness`] reports).
+    pub task_start: LatenessReport,
+}
+
 /// Runs one recurring task every `interval` on a real scheduler for `ticks`
 /// ticks and reports its lateness. Takes about `interval * ticks`.
 pub fn measure_lateness(
     interval: Duration,
     ticks: usize,
 ) -> Result<LatenessReport, SchedulerError> {
+    Ok(measure_lateness_split(interval, ticks, super::DISPATCH_EARLY)?.task_start)
+}
+
+/// [`measure_lateness`] with this [`SchedulerConfig::dispatch_early`], also
+/// reporting how late the loop thread itself woke.
+pub fn measure_lateness_split(
+    interval: Duration,
+    ticks: usize,
+    dispatch_early: Duration,
+) -> Result<LatenessSplit, SchedulerError> {
     let ticks = ticks.min(LATENESS_TICKS_MAX);
     let scheduler = Scheduler::new(SchedulerConfig {
         workers_count: 1,
+        dispatch_early,
         ..SchedulerConfig::default()
     })?;
     scheduler.start()?;
     let clock = MonotonicClock::new();
     let first = scheduler.now() + interval;
-    let (tx, rx) = crossbeam::channel::bounded::<Duration>(ticks);
+    let (tx, rx) = crossbeam::channel::bounded::<(Duration, Duration)>(ticks);
+    let handle = scheduler.handle();
     scheduler.schedule(
         "lateness-probe",
         Schedule::RecurringAt {
@@ -82,22 +108,43 @@ pub fn measure_lateness(
         },
         TaskOptions::priority(Priority::Risk),
         move || {
-            let lateness = grid_lateness(first.as_nanos(), interval, clock.now().as_nanos());
+            let now = clock.now();
+            let start_lateness = grid_lateness(first.as_nanos(), interval, now.as_nanos());
+            let deadline = MonoTime::from_nanos(
+                now.as_nanos()
+                    .saturating_sub(u64::try_from(start_lateness.as_nanos()).unwrap_or(0)),
+            );
+            let armed_for = MonoTime::from_nanos(
+                deadline
+                    .as_nanos()
+                    .saturating_sub(u64::try_from(dispatch_early.as_nanos()).unwrap_or(u64::MAX)),
+            );
+            let wake_lateness = handle
+                .shared
+                .last_dispatch_at()
+                .saturating_duration_since(armed_for);
             // Full only after `ticks` samples: later ones are not needed.
-            let _ = tx.try_send(lateness);
+            let _ = tx.try_send((wake_lateness, start_lateness));
             Ok::<(), Infallible>(())
         },
     )?;
-    let mut samples = Vec::with_capacity(ticks);
+    let mut wake = Vec::with_capacity(ticks);
+    let mut start = Vec::with_capacity(ticks);
     let patience = interval.saturating_mul(4).max(Duration::from_secs(1));
-    while samples.len() < ticks {
+    while start.len() < ticks {
         match rx.recv_timeout(patience) {
-            Ok(lateness) => samples.push(lateness),
+            Ok((w, s)) => {
+                wake.push(w);
+                start.push(s);
+            }
             Err(_) => break,
         }
     }
     scheduler.stop(Duration::from_secs(1));
-    Ok(LatenessReport::from_samples(samples))
+    Ok(LatenessSplit {
+        loop_wake: LatenessReport::from_samples(wake),
+        task_start: LatenessReport::from_samples(start),
+    })
 }
 
 /// The same measurement for a fixed-rate `std::thread::sleep` loop on the calling
@@ -114,6 +161,116 @@ pub fn measure_sleep_lateness(interval: Duration, ticks: usize) -> LatenessRepor
         samples.push(clock.now().saturating_duration_since(deadline));
     }
     LatenessReport::from_samples(samples)
+}
+
+/// How far the runs of a long-running recurring task strayed from their grid.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DriftReport {
+    /// Runs observed so far.
+    pub runs: usize,
+    /// Grid ticks that passed without a run (missed ticks).
+    pub ticks_missed: u64,
+    /// The largest `|start of run k - (first + k * every)|`, in microseconds.
+    pub max_abs_us: f64,
+    /// The 99th percentile of the same, in microseconds.
+    pub p99_abs_us: f64,
+    /// The median of the same, in microseconds.
+    pub p50_abs_us: f64,
+    /// The deviation of the last run, in microseconds.
+    pub last_us: f64,
+    /// Seconds since the first deadline at the last run.
+    pub elapsed_secs: f64,
+    /// The smallest `|deviation|` since the previous progress report (in the
+    /// final report: of the runs after the last progress report, or of all
+    /// runs without progress reports), in microseconds. The drift indicator:
+    /// load makes single runs late, but only a drifting grid makes the best run
+    /// of every window later and later.
+    pub window_min_abs_us: f64,
+}
+
+/// The most progress reports one drift measurement makes.
+pub const DRIFT_PROGRESS_REPORTS_MAX: usize = 10_000;
+
+/// Runs one task every `every` on a real scheduler (default configuration)
+/// for `ticks` ticks, and measures each run's start against its point on the
+/// grid, `first + k * every`, where `k` is counted on the grid (so a missed tick
+/// shows as missed, not as a one-period error). Calls `progress` every
+/// `progress_every` runs (0: never) with the report so far, and returns the final
+/// report. Takes about `every * ticks`.
+pub fn measure_drift(
+    every: Duration,
+    ticks: usize,
+    progress_every: usize,
+    mut progress: impl FnMut(&DriftReport),
+) -> Result<DriftReport, SchedulerError> {
+    let ticks = ticks.min(LATENESS_TICKS_MAX);
+    let every_nanos = u64::try_from(every.as_nanos()).unwrap_or(u64::MAX).max(1);
+    let scheduler = Scheduler::new(SchedulerConfig::default())?;
+    scheduler.start()?;
+    let clock = MonotonicClock::new();
+    let first = scheduler.now() + every;
+    let (tx, rx) = crossbeam::channel::bounded::<MonoTime>(ticks);
+    scheduler.schedule(
+        "drift-probe",
+        Schedule::RecurringAt { first, every },
+        TaskOptions::priority(Priority::Risk),
+        move || {
+            // Full only after `ticks` samples: later ones are not needed.
+            let _ = tx.try_send(clock.now());
+            Ok::<(), Infallible>(())
+        },
+    )?;
+    let mut deviations_abs: Vec<Duration> = Vec::with_capacity(ticks);
+    let mut report = DriftReport::default();
+    let mut tick_expected: u64 = 0;
+    let mut reports_made = 0_usize;
+    let mut window_min_abs = Duration::MAX;
+    let patience = every.saturating_mul(4).max(Duration::from_secs(1));
+    while deviations_abs.len() < ticks {
+        let Ok(started) = rx.recv_timeout(patience) else {
+            break;
+        };
+        let since_first = started.as_nanos().saturating_sub(first.as_nanos());
+        // The nearest grid point (a run may in principle start a hair early).
+        let k = (since_first + every_nanos / 2) / every_nanos;
+        report.ticks_missed += k.saturating_sub(tick_expected);
+        tick_expected = k + 1;
+        let grid_nanos = first
+            .as_nanos()
+            .saturating_add(k.saturating_mul(every_nanos));
+        let deviation_nanos = i128::from(started.as_nanos()) - i128::from(grid_nanos);
+        let deviation_abs =
+            Duration::from_nanos(u64::try_from(deviation_nanos.unsigned_abs()).unwrap_or(u64::MAX));
+        window_min_abs = window_min_abs.min(deviation_abs);
+        deviations_abs.push(deviation_abs);
+        report.runs = deviations_abs.len();
+        report.last_us = deviation_nanos as f64 / 1_000.0;
+        report.elapsed_secs = since_first as f64 / 1e9;
+        if progress_every > 0
+            && report.runs % progress_every == 0
+            && reports_made < DRIFT_PROGRESS_REPORTS_MAX
+        {
+            reports_made += 1;
+            let so_far = LatenessReport::from_samples(deviations_abs.clone());
+            report.max_abs_us = so_far.max_us;
+            report.p99_abs_us = so_far.p99_us;
+            report.p50_abs_us = so_far.p50_us;
+            report.window_min_abs_us = window_min_abs.as_nanos() as f64 / 1_000.0;
+            window_min_abs = Duration::MAX;
+            progress(&report);
+        }
+    }
+    scheduler.stop(Duration::from_secs(1));
+    let all = LatenessReport::from_samples(deviations_abs);
+    report.max_abs_us = all.max_us;
+    report.p99_abs_us = all.p99_us;
+    report.p50_abs_us = all.p50_us;
+    // Runs since the last progress report; if there were none, that report's
+    // window stands.
+    if window_min_abs != Duration::MAX {
+        report.window_min_abs_us = window_min_abs.as_nanos() as f64 / 1_000.0;
+    }
+    Ok(report)
 }
 
 /// CPU time of the whole process (every thread), from `CLOCK_PROCESS_CPUTIME_ID`.

@@ -220,6 +220,36 @@ impl ManualClock {
         state.now = state.now.max(time);
     }
 
+    /// The earliest armed deadline over every started scheduler this clock
+    /// drives (`None`: nothing armed). A replay driver uses it to jump straight
+    /// to the next event: `clock.advance_to(next)`.
+    pub fn next_deadline(&self) -> Option<MonoTime> {
+        let drivers: Vec<std::sync::Arc<Shared>> = {
+            let state = lock(&self.inner.state);
+            state.drivers.iter().filter_map(Weak::upgrade).collect()
+        };
+        drivers.iter().filter_map(|d| d.next_deadline()).min()
+    }
+
+    /// Moves time forward to `target` (no-op if it has passed), firing what falls
+    /// due on the way, as [`advance`](Self::advance) does. A replay feeds each
+    /// recorded event's time here before handing the event on.
+    pub fn advance_to(&self, target: MonoTime) {
+        let by = target.saturating_duration_since(self.now());
+        self.advance(by);
+    }
+
+    /// Moves time to the next armed deadline and fires everything due then;
+    /// returns the clock's time afterwards (that deadline, unless a task moved
+    /// the clock further itself), or `None` (time unchanged) when nothing is
+    /// armed.
+    /// Fast replay with no recorded events in between: call it in a loop.
+    pub fn advance_to_next(&self) -> Option<MonoTime> {
+        let next = self.next_deadline()?;
+        self.advance_to(next);
+        Some(self.now())
+    }
+
     /// Moves time forward by `by`, firing every task that falls due on the way,
     /// each at its own deadline, in deadline order, on this thread.
     ///

@@ -2,8 +2,12 @@
 //!
 //! One loop thread runs a `mio::Poll` holding a `Waker` and a Linux timerfd armed
 //! with absolute `CLOCK_MONOTONIC` deadlines (mio's own timeout rounds to whole
-//! milliseconds); its timer slack is set to the minimum. When deadlines pass it
-//! hands the due tasks to a bounded worker pool, so a slow task delays no other.
+//! milliseconds); its timer slack is set to the minimum. It wakes
+//! [`SchedulerConfig::dispatch_early`] (200 µs) before a deadline and hands the
+//! due tasks to a bounded worker pool, so a slow task delays no other; the worker
+//! that takes a job early spins on the clock until the deadline, so the wake-up
+//! of the loop and of a parked worker (tens of microseconds each, more after a
+//! long sleep) is over before the deadline instead of after it.
 //! The same core runs on a [`ManualClock`] with no threads at all: tasks then run
 //! inline, in deadline order, for deterministic tests and backtests.
 //!
@@ -12,6 +16,7 @@
 //! - Fixed rate: the k-th deadline of a recurring task is `anchor + k * every`,
 //!   where the anchor is the moment it was armed (`start`, or scheduling after
 //!   `start`). Lateness never accumulates.
+//! - A task never starts before its deadline: a job handed over early waits.
 //! - Missed ticks: a tick is missed when it is dispatched after the next grid
 //!   deadline has already passed, when it finds the task still queued or running
 //!   (a task never overlaps itself), or when the pool is saturated. What happens
@@ -23,6 +28,15 @@
 //!   [`TaskStats`], and the task stays scheduled.
 //! - Scheduling a name again replaces the task atomically; a run of the old task
 //!   still in flight finishes but no longer touches the name.
+//!
+//! # Latency
+//!
+//! With the early hand-off a task typically starts about 1 µs after its
+//! deadline. What remains is the operating system: on a loaded machine a woken
+//! thread can wait milliseconds for a CPU, and nothing at normal priority avoids
+//! that. Run the process under a real-time policy (`chrt -f 10`, or systemd
+//! `CPUSchedulingPolicy=fifo`) where the tail matters; the threads inherit it.
+//! Measurements: `bench.rs` and `tests/scheduler_lateness.rs`.
 //!
 //! # Synchronization
 //!
@@ -47,6 +61,10 @@
 //!   workers check the phase under the same mutex before taking a job, so no job
 //!   starts after `stop` has taken the lock, and `stop` returns only when the
 //!   running jobs finished (or names the ones that did not, after its timeout).
+//! - A job handed over early counts as running while its worker waits for the
+//!   deadline; after the wait the worker re-takes the mutex and starts it only if
+//!   the scheduler is still started and the task neither cancelled nor replaced
+//!   (the check every job passes when a worker pops it).
 //! - The only atomic is the never-backwards check of [`MonotonicClock`], whose
 //!   ordering is justified where it is used.
 //!
@@ -76,6 +94,12 @@ pub use timer::{Expired, TIMERS_COUNT_MAX_LIMIT, TimerFull, TimerHeap, TimerId};
 
 use self::driver::LoopResources;
 use self::state::{ClockKind, Driver, Shared, TaskFn};
+
+/// The default [`SchedulerConfig::dispatch_early`].
+pub const DISPATCH_EARLY: Duration = Duration::from_micros(200);
+/// The largest [`SchedulerConfig::dispatch_early`]: a worker spins at most this
+/// long per tick.
+pub const DISPATCH_EARLY_MAX: Duration = Duration::from_micros(500);
 
 /// The most worker threads a scheduler may have.
 pub const WORKERS_COUNT_MAX: usize = 64;
@@ -217,6 +241,13 @@ pub struct SchedulerConfig {
     /// How long a once or backoff task whose run was dropped (pool saturated)
     /// waits before it is tried again.
     pub saturated_retry_delay: Duration,
+    /// How long before a deadline the real loop wakes and hands the task to a
+    /// worker, which then spins on the clock until the deadline (at most
+    /// [`DISPATCH_EARLY_MAX`]). It hides the wake-up of the loop thread from its
+    /// timerfd and of a parked worker, which after a long sleep take tens to
+    /// hundreds of microseconds. Costs up to this much CPU per tick; zero turns
+    /// it off. Ignored on a manual clock.
+    pub dispatch_early: Duration,
 }
 
 impl Default for SchedulerConfig {
@@ -226,6 +257,7 @@ impl Default for SchedulerConfig {
             jobs_queued_max: 1024,
             tasks_count_max: 100_000,
             saturated_retry_delay: Duration::from_millis(10),
+            dispatch_early: DISPATCH_EARLY,
         }
     }
 }
@@ -240,6 +272,11 @@ impl SchedulerConfig {
         if self.jobs_queued_max == 0 {
             return Err(SchedulerError::InvalidConfig(
                 "jobs_queued_max must be at least 1",
+            ));
+        }
+        if self.dispatch_early > DISPATCH_EARLY_MAX {
+            return Err(SchedulerError::InvalidConfig(
+                "dispatch_early must be at most 500 us (DISPATCH_EARLY_MAX)",
             ));
         }
         if self.tasks_count_max > TIMERS_COUNT_MAX_LIMIT {
@@ -446,7 +483,8 @@ impl SchedulerHandle {
         )
     }
 
-    /// Cancels `name`; returns whether it existed. A run in flight finishes.
+    /// Cancels `name`; returns whether it existed. A queued run that has not
+    /// started is dropped; a run in flight finishes.
     pub fn cancel(&self, name: &str) -> bool {
         self.shared.cancel(name)
     }

@@ -153,3 +153,82 @@ fn loom_start_races_schedule() {
         assert_eq!(runs.load(Ordering::Relaxed), 1);
     });
 }
+
+/// A task schedules another from its worker: the worker's wake-up of the loop
+/// (after it unlocks the core) must not be lost, and the second task runs once.
+#[test]
+fn loom_schedule_from_a_worker_wakes_the_loop() {
+    model(|| {
+        let scheduler = scheduler();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&runs);
+        let handle = scheduler.handle();
+        let mut chained = false;
+        scheduler
+            .schedule_once("first", Duration::ZERO, move || {
+                if !std::mem::replace(&mut chained, true) {
+                    let counter = Arc::clone(&counter);
+                    handle
+                        .schedule_once("second", Duration::ZERO, move || {
+                            // Relaxed: read after `stop` joined the worker.
+                            counter.fetch_add(1, Ordering::Relaxed);
+                            Ok::<(), Infallible>(())
+                        })
+                        .unwrap();
+                }
+                Ok::<(), Infallible>(())
+            })
+            .unwrap();
+        scheduler.start().unwrap();
+        assert!(
+            scheduler.wait_for_completion(PATIENCE),
+            "a wake-up was lost"
+        );
+        assert!(scheduler.stop(PATIENCE).still_running.is_empty());
+        assert_eq!(runs.load(Ordering::Relaxed), 1);
+    });
+}
+
+/// `cancel` from another thread races `stop` while the task may be queued or
+/// running: both return, nothing is left running, and the task ran at most once
+/// and never after `stop` returned.
+#[test]
+fn loom_cancel_races_stop() {
+    model(|| {
+        let scheduler = scheduler();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let stop_returned = Arc::new(AtomicBool::new(false));
+        let late_start = Arc::new(AtomicBool::new(false));
+        let (counter, returned, late) = (
+            Arc::clone(&runs),
+            Arc::clone(&stop_returned),
+            Arc::clone(&late_start),
+        );
+        scheduler
+            .schedule_once("tick", Duration::ZERO, move || {
+                // SeqCst pairs with the store after `stop` returned.
+                if returned.load(Ordering::SeqCst) {
+                    late.store(true, Ordering::SeqCst);
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                Ok::<(), Infallible>(())
+            })
+            .unwrap();
+        scheduler.start().unwrap();
+        let handle = scheduler.handle();
+        let canceller = thread::spawn(move || {
+            handle.cancel("tick");
+        });
+        let report = scheduler.stop(PATIENCE);
+        // SeqCst: see the load in the task.
+        stop_returned.store(true, Ordering::SeqCst);
+        canceller.join().unwrap();
+        assert!(report.still_running.is_empty());
+        assert!(
+            !late_start.load(Ordering::SeqCst),
+            "ran after stop returned"
+        );
+        assert!(runs.load(Ordering::SeqCst) <= 1);
+        assert!(scheduler.active_tasks().is_empty());
+    });
+}

@@ -202,6 +202,9 @@ pub(crate) struct Core {
     /// the lock must wake the loop.
     wake_needed: bool,
     generation_next: u64,
+    /// The clock reading of the last loop turn that queued a job (for the
+    /// lateness probes of `bench.rs`: loop wake-up vs task start).
+    last_dispatch_at: MonoTime,
 }
 
 /// The result of one loop turn.
@@ -224,6 +227,9 @@ pub(crate) struct Shared {
     clock: ClockKind,
     pub(crate) driver: Driver,
     pub(crate) config: SchedulerConfig,
+    /// `config.dispatch_early` on the real loop, zero otherwise: the loop pops
+    /// timers due within this span and the worker waits out the rest.
+    dispatch_early: Duration,
 }
 
 fn priority_index(p: Priority) -> usize {
@@ -306,6 +312,7 @@ impl Core {
             loop_deadline: None,
             wake_needed: false,
             generation_next: 0,
+            last_dispatch_at: MonoTime::ZERO,
         }
     }
 
@@ -587,7 +594,12 @@ impl Core {
 
 impl Shared {
     pub(crate) fn new(config: SchedulerConfig, clock: ClockKind, driver: Driver) -> Shared {
+        let dispatch_early = match driver {
+            Driver::Mio(_) => config.dispatch_early,
+            _ => Duration::ZERO,
+        };
         Shared {
+            dispatch_early,
             core: Mutex::new(Core::new(&config)),
             work_cv: Condvar::new(),
             idle_cv: Condvar::new(),
@@ -762,16 +774,18 @@ impl Shared {
         Ok(())
     }
 
-    /// One turn of a loop thread: dispatches what is due at `now` to the pool and
-    /// says how long to sleep.
+    /// One turn of a loop thread: dispatches what is due at `now` (or within
+    /// `dispatch_early` of it) to the pool and says until when to sleep: the
+    /// next deadline less `dispatch_early`.
     pub(crate) fn dispatch_due(&self, now: MonoTime) -> Turn {
         let mut core = self.core();
         if core.phase == Phase::Stopping {
             return Turn::Stop;
         }
         let mut queued = 0_usize;
+        let horizon = now + self.dispatch_early;
         for _ in 0..DUE_PER_TURN_MAX {
-            let Some(expired) = core.timers.pop_due(now) else {
+            let Some(expired) = core.timers.pop_due(horizon) else {
                 break;
             };
             if let Some(job) = core.on_timer(expired, now, self.clock())
@@ -779,6 +793,9 @@ impl Shared {
             {
                 queued += 1;
             }
+        }
+        if queued > 0 {
+            core.last_dispatch_at = now;
         }
         let next = core.timers.peek_deadline();
         // The loop re-evaluates after it sleeps: this is the deadline it sleeps
@@ -791,7 +808,49 @@ impl Shared {
             1 => self.work_cv.notify_one(),
             _ => self.work_cv.notify_all(),
         }
-        Turn::Sleep(next)
+        Turn::Sleep(next.map(|d| {
+            MonoTime::from_nanos(
+                d.as_nanos().saturating_sub(
+                    u64::try_from(self.dispatch_early.as_nanos()).unwrap_or(u64::MAX),
+                ),
+            )
+        }))
+    }
+
+    /// Spins on the clock until `deadline` (at most `dispatch_early` away: the
+    /// loop hands jobs over no earlier). Returns whether it had to wait.
+    fn wait_for_deadline(&self, deadline: MonoTime) -> bool {
+        let mut waited = false;
+        // Bounded: the clock moves, and the job was popped at most
+        // `dispatch_early` (<= DISPATCH_EARLY_MAX) before its deadline.
+        while self.now() < deadline {
+            waited = true;
+            std::hint::spin_loop();
+        }
+        waited
+    }
+
+    /// Whether a job a worker took may start (not stopping, the task neither
+    /// cancelled nor replaced): checked when it is popped and again after the
+    /// wait for an early job's deadline. If not, the job is retired here.
+    fn still_due(&self, core: &mut Core, job: Job) -> Option<Job> {
+        let current = core
+            .tasks
+            .get(&job.body.name)
+            .is_some_and(|slot| slot.generation == job.generation);
+        if core.phase == Phase::Started && current {
+            return Some(job);
+        }
+        if let Some(i) = core
+            .running
+            .iter()
+            .position(|(n, g)| *n == job.body.name && *g == job.generation)
+        {
+            core.running.swap_remove(i);
+        }
+        core.job_dropped(job, None, &self.config);
+        self.idle_cv.notify_all();
+        None
     }
 
     /// The body of a worker thread: takes jobs, highest priority first, until the
@@ -804,7 +863,26 @@ impl Shared {
                 return;
             }
             if let Some(job) = core.pop_job() {
+                // A job of a task cancelled or replaced while it was queued
+                // does not start.
+                let Some(job) = self.still_due(&mut core, job) else {
+                    continue;
+                };
                 drop(core);
+                let job = if self.wait_for_deadline(job.deadline) {
+                    // Handed over early: re-check under the lock that it may
+                    // still start (a stop or cancel may have come meanwhile).
+                    let mut core = self.core();
+                    let job = self.still_due(&mut core, job);
+                    drop(core);
+                    job
+                } else {
+                    Some(job)
+                };
+                let Some(job) = job else {
+                    core = self.core();
+                    continue;
+                };
                 let outcome = self.execute(&job);
                 core = self.core();
                 core.complete(&job, &outcome);
@@ -864,6 +942,11 @@ impl Shared {
             };
         }
         outcome
+    }
+
+    /// The clock reading of the last loop turn that queued a job.
+    pub(crate) fn last_dispatch_at(&self) -> MonoTime {
+        self.core().last_dispatch_at
     }
 
     /// The earliest armed deadline of a started scheduler (for the manual clock).
