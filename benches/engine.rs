@@ -2,8 +2,11 @@
 //! (the same rows as `dhan_scalper bench`):
 //! - `commit`: one engine commit (CAS + validation + hand-off to a log whose
 //!   storage discards the bytes) against the same `wallet::apply` under a
-//!   `Mutex<State>` in place and under a `Mutex<Arc<State>>` swap;
-//! - `snapshot_read`: `Engine::with_durable` against an `RwLock` read, each
+//!   `Mutex<State>` in place and under a `Mutex<Arc<State>>` swap, and the bare
+//!   `ArcSwap` compare-and-swap loop of a cloned state (the floor of any commit
+//!   through an `ArcSwap`);
+//! - `snapshot_read`: `Engine::durable_reader` (a per-thread cached reader)
+//!   and `Engine::with_durable` (a plain load) against an `RwLock` read, each
 //!   with a writer thread committing the whole time;
 //! - `durable_commit`: commit + wait on the real filesystem against raw
 //!   `pwrite` + `fdatasync` of a frame of the same size.
@@ -18,6 +21,7 @@ use dhan_scalper::engine::{
 };
 use dhan_scalper::ledger::Ledger;
 use dhan_scalper::money::Amount;
+use dhan_scalper::sync::AtomicArc;
 use dhan_scalper::wallet::{Op, State};
 
 type LedgerEngine = Engine<Ledger, WalJournal<Ledger>>;
@@ -91,6 +95,20 @@ fn commit(c: &mut Criterion) {
             black_box(reference.commit(&op(i)).is_ok())
         })
     });
+    let head = AtomicArc::new(Arc::new(Versioned {
+        version: 1,
+        state: funded(),
+    }));
+    g.bench_function("arcswap_cas_loop", |b| {
+        b.iter(|| {
+            let current = head.load();
+            let next = Arc::new(Versioned {
+                version: current.version + 1,
+                state: current.state.clone(),
+            });
+            black_box(head.compare_and_swap(&current, next))
+        })
+    });
     let swap = Mutex::new(Arc::new(funded()));
     let ledger = Ledger::default();
     g.bench_function("mutex_arc_swap", |b| {
@@ -119,6 +137,10 @@ fn snapshot_read(c: &mut Criterion) {
                 let _ = engine.commit(op(i));
                 i += 1;
             }
+        });
+        let mut reader = engine.durable_reader();
+        g.bench_function("engine_durable_reader", |b| {
+            b.iter(|| reader.read(|v| black_box(v.state.balance.available)))
         });
         g.bench_function("engine_durable", |b| {
             b.iter(|| engine.with_durable(|v| black_box(v.state.balance.available)))

@@ -4,8 +4,8 @@
 //! | row | ours | baseline |
 //! |---|---|---|
 //! | timer lateness p99 at 1 ms, 100 ms, 1 s | the scheduler (mio + timerfd) | a fixed-rate `thread::sleep` loop |
-//! | in-memory commit, 1 and 2 threads | engine commit (CAS + validation + hand-off to the log, whose storage discards the bytes) | the same `wallet::apply` under a `Mutex<State>` in place, and under a `Mutex<Arc<State>>` swap |
-//! | snapshot read under a writer | `Engine::with_durable` | `RwLock<State>` read |
+//! | in-memory commit, 1 and 2 threads | engine commit (CAS + validation + hand-off to the log, whose storage discards the bytes) | the same `wallet::apply` under a `Mutex<State>` in place, and under a `Mutex<Arc<State>>` swap; and (1 thread) the bare `ArcSwap` compare-and-swap loop of a cloned state, no validation, no log: the floor of any commit through an `ArcSwap` |
+//! | snapshot read under a writer | `Engine::durable_reader` (a per-thread cached reader), and `Engine::with_durable` (a plain `ArcSwap` load) | `RwLock<State>` read |
 //! | durable commit p50 / p99 | commit + wait on the real filesystem | raw `pwrite` + `fdatasync` of the same bytes into a preallocated file |
 //! | pipelined durable throughput | 2 threads, 256 in flight each | raw batches of 4096 frames, one `pwrite` + `fdatasync` each |
 //! | recovery | `recovery::open` of the log just written | - |
@@ -20,6 +20,7 @@ use crate::error::AppError;
 use crate::ledger::Ledger;
 use crate::money::Amount;
 use crate::stress;
+use crate::sync::AtomicArc;
 use crate::wallet::{Op, State};
 
 /// One row of the table.
@@ -188,6 +189,29 @@ fn memory_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
         let ns = |d: Duration| d.as_nanos() as f64 / total as f64;
         let per_sec = |d: Duration| total as f64 / d.as_secs_f64();
         if threads == 1 {
+            // The floor: load, clone the state into a new `Arc`, CAS.
+            let head = AtomicArc::new(crate::sync::Arc::new(Versioned {
+                version: 1,
+                state: funded(),
+            }));
+            let cas_loop = timed_threads(1, |_| {
+                for _ in 0..per_thread {
+                    let current = head.load();
+                    let next = crate::sync::Arc::new(Versioned {
+                        version: current.version + 1,
+                        state: current.state.clone(),
+                    });
+                    std::hint::black_box(head.compare_and_swap(&current, next));
+                }
+            });
+            rows.push(Row {
+                name: "in-memory commit, 1 thread",
+                ours: ns(ours),
+                baseline_name: "bare ArcSwap CAS loop",
+                baseline: ns(cas_loop),
+                unit: "ns/op",
+                target: "<= 150 ns",
+            });
             rows.push(Row {
                 name: "in-memory commit, 1 thread",
                 ours: ns(ours),
@@ -218,8 +242,9 @@ fn memory_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
     Ok(rows)
 }
 
-/// ns per read while another thread commits as fast as it can.
-fn read_rows(scale: Scale) -> Result<Row, AppError> {
+/// ns per read while another thread commits as fast as it can: the cached
+/// per-thread reader, then a plain load, each against an `RwLock` read.
+fn read_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
     let reads = scale.memory_ops;
     let engine = open_funded(&discard_stores(), &memory_options(), 1_000_000)?;
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -227,7 +252,7 @@ fn read_rows(scale: Scale) -> Result<Row, AppError> {
     let ledger = Ledger::default();
     // Relaxed: a stop request, nothing is published through it.
     const RELAXED: std::sync::atomic::Ordering = std::sync::atomic::Ordering::Relaxed;
-    let (ours, baseline) = std::thread::scope(|s| {
+    let (ours, plain, baseline) = std::thread::scope(|s| {
         let writer = s.spawn(|| {
             let mut i = 0;
             while !stop.load(RELAXED) {
@@ -237,10 +262,16 @@ fn read_rows(scale: Scale) -> Result<Row, AppError> {
         });
         let start = Instant::now();
         let mut sink = Amount::ZERO;
+        let mut reader = engine.durable_reader();
+        for _ in 0..reads {
+            sink = reader.read(|v| v.state.balance.available);
+        }
+        let ours = start.elapsed();
+        let start = Instant::now();
         for _ in 0..reads {
             sink = engine.with_durable(|v| v.state.balance.available);
         }
-        let ours = start.elapsed();
+        let plain = start.elapsed();
         stop.store(true, RELAXED);
         writer.join().expect("bench writer");
         stop.store(false, RELAXED);
@@ -266,17 +297,27 @@ fn read_rows(scale: Scale) -> Result<Row, AppError> {
         stop.store(true, RELAXED);
         writer.join().expect("bench writer");
         std::hint::black_box(sink);
-        (ours, baseline)
+        (ours, plain, baseline)
     });
     let ns = |d: Duration| d.as_nanos() as f64 / reads as f64;
-    Ok(Row {
-        name: "snapshot read under a writer",
-        ours: ns(ours),
-        baseline_name: "RwLock<State> read",
-        baseline: ns(baseline),
-        unit: "ns/read",
-        target: "<= 10 ns, >= 10x faster",
-    })
+    Ok(vec![
+        Row {
+            name: "snapshot read under a writer",
+            ours: ns(ours),
+            baseline_name: "RwLock<State> read",
+            baseline: ns(baseline),
+            unit: "ns/read",
+            target: "<= 10 ns, >= 10x faster",
+        },
+        Row {
+            name: "snapshot read, plain load",
+            ours: ns(plain),
+            baseline_name: "RwLock<State> read",
+            baseline: ns(baseline),
+            unit: "ns/read",
+            target: "-",
+        },
+    ])
 }
 
 fn percentile_us(sorted: &[Duration], p: f64) -> f64 {
@@ -441,7 +482,7 @@ fn timer_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
 pub fn run(scale: Scale, work_dir: &Path) -> Result<Vec<Row>, AppError> {
     let mut rows = timer_rows(scale)?;
     rows.extend(memory_rows(scale)?);
-    rows.push(read_rows(scale)?);
+    rows.extend(read_rows(scale)?);
     rows.extend(durable_rows(scale, work_dir)?);
     Ok(rows)
 }
@@ -514,8 +555,10 @@ mod tests {
                 "timer lateness p99, 1 ms",
                 "in-memory commit, 1 thread",
                 "in-memory commit, 1 thread",
+                "in-memory commit, 1 thread",
                 "in-memory commit, 2 threads",
                 "snapshot read under a writer",
+                "snapshot read, plain load",
                 "durable commit p50",
                 "durable commit p99",
                 "pipelined durable commits",

@@ -5,6 +5,12 @@ use crate::codec;
 use crate::engine::{Machine, Persist, RecordCodec, Versioned};
 use crate::wallet::{self, Balance, Limits, Op, Reject, State};
 
+/// The limits history is re-applied under: the widest (see [`Persist::replay`]).
+const REPLAY_LIMITS: Limits = match Limits::new(wallet::POSITIONS_MAX) {
+    Some(limits) => limits,
+    None => panic!("POSITIONS_MAX is a valid limit"),
+};
+
 /// The wallet machine with its limits.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ledger {
@@ -19,6 +25,10 @@ impl Machine for Ledger {
 
     fn apply(&self, state: &State, op: &Op) -> Result<State, Reject> {
         wallet::apply(state, op, &self.limits)
+    }
+
+    fn apply_into(&self, state: &State, op: &Op, next: &mut State) -> Result<(), Reject> {
+        state.apply_into(op, &self.limits, next)
     }
 }
 
@@ -46,8 +56,11 @@ impl Persist for Ledger {
     /// History is re-applied under the widest limits: a record that was valid
     /// when written stays valid if `max_positions` was lowered since.
     fn replay(&self, state: &State, op: &Op) -> Result<State, Reject> {
-        let widest = Limits::new(wallet::POSITIONS_MAX).expect("POSITIONS_MAX is a valid limit");
-        wallet::apply(state, op, &widest)
+        wallet::apply(state, op, &REPLAY_LIMITS)
+    }
+
+    fn replay_into(&self, state: &State, op: &Op, next: &mut State) -> Result<(), Reject> {
+        state.apply_into(op, &REPLAY_LIMITS, next)
     }
 
     fn encode_state(state: &State) -> Vec<u8> {

@@ -1,26 +1,38 @@
 //! Money: [`Amount`] (rupees, whole paise), [`Price`] (on the 0.05 tick) and
-//! [`Qty`] (whole units), all exact, over `rust_decimal`. No floats anywhere.
+//! [`Qty`] (whole units), all exact. No floats anywhere.
+//!
+//! # Representation
+//!
+//! [`Amount`] and [`Price`] hold a whole number of paise in an `i128`, bounded
+//! by [`PAISE_MAX`] (the 96-bit mantissa of a `rust_decimal::Decimal`), so every
+//! value converts to a `Decimal` at scale 2 and back without loss. Arithmetic is
+//! integer arithmetic, checked: a result outside the bound is `None` (the wallet
+//! turns that into a rejection), never a wrap or a panic. `Decimal` stays at the
+//! edges: parsing, rounding raw prices, JSON and the binary codecs
+//! ([`Amount::to_decimal`], [`Amount::from_decimal`]).
 //!
 //! # Rounding rules
 //!
-//! - An [`Amount`] is always a whole number of paise, stored at scale 2. Products
-//!   that need rounding (charges, a share of a cost basis) round to the paisa
-//!   **half away from zero** ([`Amount::from_decimal_rounded`]): 0.005 -> 0.01.
+//! - An [`Amount`] is always a whole number of paise. Products that need
+//!   rounding (charges, a share of a cost basis) round to the paisa **half away
+//!   from zero** ([`Amount::from_decimal_rounded`], [`Amount::checked_share`]):
+//!   0.005 -> 0.01.
 //! - A [`Price`] is always a positive multiple of the 0.05 tick ([`PRICE_TICK`]).
 //!   [`Price::round_nearest`] rounds a raw price half away from zero (100.025 ->
 //!   100.05); [`Price::round_down`] and [`Price::round_up`] are the explicit,
 //!   conservative choices for paper fills: a buy fills at the tick at or above the
 //!   raw price, a sell at the tick at or below it ([`Price::round_for_buy`],
 //!   [`Price::round_for_sell`]).
-//! - `Qty * Price` of whole units and tick prices is exact at scale 2, so balances
-//!   built from fills never round.
+//! - `Qty * Price` of whole units and tick prices is exact, so balances built
+//!   from fills never round.
 //!
 //! # Serialization
 //!
 //! Architecture Invariant: these types derive no serde. The journal, snapshot and
 //! JSON codecs convert through [`Amount::to_decimal`] / [`Amount::from_decimal`]
 //! (and the same pair on [`Price`], [`Qty::get`] / [`Qty::new`]) in their own
-//! dedicated record types.
+//! dedicated record types. `to_decimal` always gives scale 2, so equal amounts
+//! encode to equal bytes.
 
 use std::fmt;
 use std::str::FromStr;
@@ -30,8 +42,15 @@ use rust_decimal::{Decimal, RoundingStrategy};
 /// The price tick of Indian index options: Rs 0.05.
 pub const PRICE_TICK: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
 
-/// The scale (decimal places) every [`Amount`] is stored at: paise.
+/// The price tick in paise.
+const TICK_PAISE: i128 = 5;
+
+/// The scale (decimal places) every [`Amount`] converts to: paise.
 pub const AMOUNT_SCALE: u32 = 2;
+
+/// The largest magnitude, in paise, of an [`Amount`] or a [`Price`]: the
+/// largest mantissa of a `Decimal` (2^96 - 1, about 7.9 x 10^26 rupees).
+pub const PAISE_MAX: i128 = (1 << 96) - 1;
 
 /// The most integer digits a user-typed amount may have: below Rs 10^15
 /// (ten lakh crore), far beyond any wallet, well inside `i64` paise.
@@ -49,7 +68,7 @@ pub enum MoneyError {
     NotOnTick { value: Decimal },
     /// A price that is zero or negative (also after rounding to the tick).
     NonPositivePrice { value: Decimal },
-    /// The result does not fit in a `Decimal` (about 7.9 x 10^28).
+    /// The result is beyond [`PAISE_MAX`] (about 7.9 x 10^26 rupees).
     Overflow,
 }
 
@@ -77,93 +96,178 @@ impl fmt::Display for MoneyError {
 
 impl std::error::Error for MoneyError {}
 
+/// `paise` if it is within [`PAISE_MAX`].
+#[inline]
+fn bounded(paise: i128) -> Option<i128> {
+    (paise.unsigned_abs() <= PAISE_MAX as u128).then_some(paise)
+}
+
+/// 10^n for n <= 28 (a `Decimal` scale).
+fn pow10(n: u32) -> i128 {
+    10i128.pow(n)
+}
+
+/// The exact number of paise of `value`. Fractions of a paisa are
+/// `NotWholePaise`, a result beyond [`PAISE_MAX`] is `Overflow`.
+#[inline]
+fn paise_of(value: Decimal) -> Result<i128, MoneyError> {
+    let mantissa = value.mantissa();
+    let scale = value.scale();
+    if scale == AMOUNT_SCALE {
+        // A mantissa is at most 96 bits: within the bound.
+        return Ok(mantissa);
+    }
+    if scale < AMOUNT_SCALE {
+        return mantissa
+            .checked_mul(pow10(AMOUNT_SCALE - scale))
+            .and_then(bounded)
+            .ok_or(MoneyError::Overflow);
+    }
+    let divisor = pow10(scale - AMOUNT_SCALE);
+    if mantissa % divisor != 0 {
+        return Err(MoneyError::NotWholePaise { value });
+    }
+    Ok(mantissa / divisor)
+}
+
+/// `paise` as a `Decimal` at scale 2. Infallible: `|paise| <= PAISE_MAX`.
+#[inline]
+fn decimal_of(paise: i128) -> Decimal {
+    let m = paise.unsigned_abs();
+    Decimal::from_parts(
+        m as u32,
+        (m >> 32) as u32,
+        (m >> 64) as u32,
+        paise < 0,
+        AMOUNT_SCALE,
+    )
+}
+
 // ---------------------------------------------------------------------------
 // Amount
 // ---------------------------------------------------------------------------
 
-/// A signed sum of rupees, always a whole number of paise (stored at scale 2).
+/// A signed sum of rupees, always a whole number of paise (at most
+/// [`PAISE_MAX`] in magnitude).
 ///
 /// Arithmetic is checked (`checked_*` return `None` on overflow); the wallet turns
 /// that into a rejection rather than a panic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Amount(Decimal);
-
-/// Zero rupees at the canonical scale (so a default encodes like `ZERO`).
-impl Default for Amount {
-    fn default() -> Self {
-        Amount::ZERO
-    }
-}
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Amount(i128);
 
 impl Amount {
     /// Rs 0.00.
-    pub const ZERO: Amount = Amount(Decimal::from_parts(0, 0, 0, false, AMOUNT_SCALE));
+    pub const ZERO: Amount = Amount(0);
 
     /// `paise` paise (100 paise = Rs 1).
-    pub fn from_paise(paise: i64) -> Amount {
-        Amount(Decimal::new(paise, AMOUNT_SCALE))
+    pub const fn from_paise(paise: i64) -> Amount {
+        Amount(paise as i128)
     }
 
     /// Whole rupees.
-    pub fn from_rupees(rupees: i64) -> Amount {
-        Amount(Decimal::from(rupees)).rescaled()
+    pub const fn from_rupees(rupees: i64) -> Amount {
+        // |i64| x 100 is far inside PAISE_MAX.
+        Amount(rupees as i128 * 100)
     }
 
-    /// An exact amount: refuses fractions of a paisa. The edge codecs use this to
-    /// decode what [`Amount::to_decimal`] encoded.
+    /// An exact amount: refuses fractions of a paisa (and values beyond
+    /// [`PAISE_MAX`]). The edge codecs use this to decode what
+    /// [`Amount::to_decimal`] encoded.
     pub fn from_decimal(value: Decimal) -> Result<Amount, MoneyError> {
-        if value.round_dp(AMOUNT_SCALE) != value {
-            return Err(MoneyError::NotWholePaise { value });
-        }
-        Ok(Amount(value).rescaled())
+        paise_of(value).map(Amount)
     }
 
     /// Rounds to the paisa, half away from zero (0.005 -> 0.01, -0.005 -> -0.01).
+    /// A value beyond [`PAISE_MAX`] (about 7.9 x 10^26 rupees, far beyond any
+    /// real amount) saturates at the bound.
     pub fn from_decimal_rounded(value: Decimal) -> Amount {
-        Amount(value.round_dp_with_strategy(AMOUNT_SCALE, HALF_UP)).rescaled()
+        let rounded = value.round_dp_with_strategy(AMOUNT_SCALE, HALF_UP);
+        match paise_of(rounded) {
+            Ok(paise) => Amount(paise),
+            Err(_) if value.is_sign_negative() => Amount(-PAISE_MAX),
+            Err(_) => Amount(PAISE_MAX),
+        }
     }
 
     /// The exact value in rupees, at scale 2.
     pub fn to_decimal(self) -> Decimal {
-        self.0
+        decimal_of(self.0)
     }
 
     /// The value in paise, if it fits in an `i64`.
     pub fn to_paise(self) -> Option<i64> {
-        i64::try_from(self.0.mantissa()).ok()
+        i64::try_from(self.0).ok()
+    }
+
+    /// The exact value in paise (at most [`PAISE_MAX`] in magnitude). The
+    /// binary codecs write it as a `Decimal` mantissa at scale 2.
+    pub const fn paise(self) -> i128 {
+        self.0
+    }
+
+    /// `paise` paise, if within [`PAISE_MAX`]: the inverse of
+    /// [`Amount::paise`].
+    pub fn from_paise_i128(paise: i128) -> Option<Amount> {
+        bounded(paise).map(Amount)
     }
 
     /// The notional value of a fill, `qty x price`: exact, since both are exact.
+    #[inline]
     pub fn notional(qty: Qty, price: Price) -> Option<Amount> {
-        qty.to_decimal()
+        i128::from(qty.0)
             .checked_mul(price.0)
-            .map(|d| Amount(d).rescaled())
+            .and_then(bounded)
+            .map(Amount)
+    }
+
+    /// `self x part / whole`, rounded to the paisa half away from zero: the
+    /// share of a cost basis that `part` of `whole` units carry. `None` when
+    /// `whole` is zero or the product is out of range.
+    #[inline]
+    pub fn checked_share(self, part: Qty, whole: Qty) -> Option<Amount> {
+        if whole.is_zero() {
+            return None;
+        }
+        let product = self.0.checked_mul(i128::from(part.0))?;
+        let whole = i128::from(whole.0);
+        let quotient = product / whole;
+        let remainder = product % whole;
+        // Half away from zero: round up the magnitude when 2|r| >= whole.
+        let rounded = if remainder.unsigned_abs() * 2 >= whole.unsigned_abs() {
+            quotient + product.signum()
+        } else {
+            quotient
+        };
+        bounded(rounded).map(Amount)
     }
 
     pub fn is_zero(self) -> bool {
-        self.0.is_zero()
+        self.0 == 0
     }
 
     /// Strictly greater than zero.
     pub fn is_positive(self) -> bool {
-        self.0.is_sign_positive() && !self.0.is_zero()
+        self.0 > 0
     }
 
     /// Strictly less than zero.
     pub fn is_negative(self) -> bool {
-        self.0.is_sign_negative() && !self.0.is_zero()
+        self.0 < 0
     }
 
+    #[inline]
     pub fn checked_add(self, rhs: Amount) -> Option<Amount> {
-        self.0.checked_add(rhs.0).map(|d| Amount(d).rescaled())
+        self.0.checked_add(rhs.0).and_then(bounded).map(Amount)
     }
 
+    #[inline]
     pub fn checked_sub(self, rhs: Amount) -> Option<Amount> {
-        self.0.checked_sub(rhs.0).map(|d| Amount(d).rescaled())
+        self.0.checked_sub(rhs.0).and_then(bounded).map(Amount)
     }
 
     pub fn abs(self) -> Amount {
-        Amount(self.0.abs()).rescaled()
+        // The bound is symmetric.
+        Amount(self.0.abs())
     }
 
     /// Parses an amount a user typed: rupees with at most two decimals, optionally
@@ -176,22 +280,14 @@ impl Amount {
             kind,
         })
     }
-
-    /// Keeps the representation canonical (scale 2), so equal amounts also encode
-    /// to equal bytes. Every value reaching here is already whole paise, so this
-    /// only ever adds zeros.
-    fn rescaled(mut self) -> Amount {
-        self.0.rescale(AMOUNT_SCALE);
-        self
-    }
 }
 
-/// Never overflows: `Decimal` is sign-magnitude.
+/// Never overflows: the bound is symmetric.
 impl std::ops::Neg for Amount {
     type Output = Amount;
 
     fn neg(self) -> Amount {
-        Amount(-self.0).rescaled()
+        Amount(-self.0)
     }
 }
 
@@ -212,14 +308,12 @@ impl FromStr for Amount {
     }
 }
 
-/// Formats a decimal as rupees with Indian digit grouping, rounded to the paisa.
-fn format_inr(value: Decimal) -> String {
-    let mut v = value.round_dp_with_strategy(AMOUNT_SCALE, HALF_UP);
-    v.rescale(AMOUNT_SCALE);
-    let paise = v.mantissa().unsigned_abs();
-    let digits = (paise / 100).to_string();
+/// Formats paise as rupees with Indian digit grouping.
+fn format_inr(paise: i128) -> String {
+    let magnitude = paise.unsigned_abs();
+    let digits = (magnitude / 100).to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 2 + 8);
-    if v.is_sign_negative() && paise != 0 {
+    if paise < 0 {
         out.push('-');
     }
     out.push('₹');
@@ -237,7 +331,7 @@ fn format_inr(value: Decimal) -> String {
     }
     out.push_str(tail);
     out.push('.');
-    out.push_str(&format!("{:02}", paise % 100));
+    out.push_str(&format!("{:02}", magnitude % 100));
     out
 }
 
@@ -389,36 +483,45 @@ pub enum TickRounding {
     Up,
 }
 
-/// A positive price on the 0.05 tick, in rupees per unit.
+/// A positive price on the 0.05 tick, in rupees per unit (held in paise).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Price(Decimal);
+pub struct Price(i128);
 
 impl Price {
     /// The smallest price: one tick, Rs 0.05.
-    pub const MIN: Price = Price(PRICE_TICK);
+    pub const MIN: Price = Price(TICK_PAISE);
 
-    /// An exact price: refuses one off the tick or not positive. The edge codecs
-    /// use this to decode what [`Price::to_decimal`] encoded.
+    /// An exact price: refuses one off the tick, not positive, or beyond
+    /// [`PAISE_MAX`]. The edge codecs use this to decode what
+    /// [`Price::to_decimal`] encoded.
     pub fn from_decimal(value: Decimal) -> Result<Price, MoneyError> {
         if value <= Decimal::ZERO {
             return Err(MoneyError::NonPositivePrice { value });
         }
-        if !(value % PRICE_TICK).is_zero() {
-            return Err(MoneyError::NotOnTick { value });
+        match paise_of(value) {
+            Ok(paise) if paise % TICK_PAISE == 0 => Ok(Price(paise)),
+            Ok(_) | Err(MoneyError::NotWholePaise { .. }) => Err(MoneyError::NotOnTick { value }),
+            Err(e) => Err(e),
         }
-        let mut v = value;
-        v.rescale(AMOUNT_SCALE);
-        Ok(Price(v))
     }
 
     /// `paise` paise, which must be on the tick (a multiple of 5).
     pub fn from_paise(paise: i64) -> Result<Price, MoneyError> {
-        Price::from_decimal(Decimal::new(paise, AMOUNT_SCALE))
+        let paise = i128::from(paise);
+        if paise > 0 && paise % TICK_PAISE == 0 {
+            return Ok(Price(paise));
+        }
+        Price::from_decimal(decimal_of(paise))
     }
 
     /// `ticks` ticks of Rs 0.05.
     pub fn from_ticks(ticks: u32) -> Result<Price, MoneyError> {
-        Price::from_decimal(Decimal::from(ticks) * PRICE_TICK)
+        if ticks == 0 {
+            return Err(MoneyError::NonPositivePrice {
+                value: decimal_of(0),
+            });
+        }
+        Ok(Price(i128::from(ticks) * TICK_PAISE))
     }
 
     /// Brings a raw price (a feed value, a model premium, LTP +/- slippage) onto
@@ -464,7 +567,22 @@ impl Price {
 
     /// The exact value in rupees, at scale 2.
     pub fn to_decimal(self) -> Decimal {
+        decimal_of(self.0)
+    }
+
+    /// The exact value in paise (a positive multiple of 5, at most
+    /// [`PAISE_MAX`]).
+    pub const fn paise(self) -> i128 {
         self.0
+    }
+
+    /// `paise` paise, if it is a valid price (positive, on the tick, within
+    /// [`PAISE_MAX`]): the inverse of [`Price::paise`].
+    pub fn from_paise_i128(paise: i128) -> Option<Price> {
+        (paise > 0 && paise % TICK_PAISE == 0)
+            .then_some(paise)
+            .and_then(bounded)
+            .map(Price)
     }
 }
 
@@ -733,6 +851,78 @@ mod tests {
             .to_string()
             .contains("0.05 tick")
         );
+    }
+
+    #[test]
+    fn checked_share_rounds_half_away_from_zero() {
+        let a = Amount::from_paise(1_001);
+        // 1001 x 1 / 2 = 500.5 -> 501; 1001 x 1 / 3 = 333.67 -> 334.
+        assert_eq!(
+            a.checked_share(Qty::new(1), Qty::new(2)),
+            Some(Amount::from_paise(501))
+        );
+        assert_eq!(
+            a.checked_share(Qty::new(1), Qty::new(3)),
+            Some(Amount::from_paise(334))
+        );
+        // 1001 x 1 / 4 = 250.25 -> 250.
+        assert_eq!(
+            a.checked_share(Qty::new(1), Qty::new(4)),
+            Some(Amount::from_paise(250))
+        );
+        // Negative: -1001 / 2 = -500.5 -> -501.
+        assert_eq!(
+            (-a).checked_share(Qty::new(1), Qty::new(2)),
+            Some(Amount::from_paise(-501))
+        );
+        assert_eq!(a.checked_share(Qty::new(1), Qty::ZERO), None);
+        // The same as the decimal rule it replaces, on a grid of cases.
+        for cost in [1i64, 5, 99, 1_001, 750_375, 123_456_789] {
+            for whole in 1u64..=12 {
+                for part in 0..=whole {
+                    let exact = Decimal::new(cost, 2) * Decimal::from(part) / Decimal::from(whole);
+                    assert_eq!(
+                        Amount::from_paise(cost).checked_share(Qty::new(part), Qty::new(whole)),
+                        Some(Amount::from_decimal_rounded(exact)),
+                        "{cost} x {part} / {whole}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn arithmetic_refuses_to_leave_the_decimal_range() {
+        let max = Amount::from_decimal(Decimal::from_parts(u32::MAX, u32::MAX, u32::MAX, false, 2))
+            .unwrap();
+        assert_eq!(max.to_decimal().mantissa(), PAISE_MAX);
+        assert_eq!(max.checked_add(Amount::from_paise(1)), None);
+        assert_eq!((-max).checked_sub(Amount::from_paise(1)), None);
+        assert_eq!(
+            max.checked_sub(Amount::from_paise(1)).map(|a| a < max),
+            Some(true)
+        );
+        assert_eq!(-(-max), max);
+        assert_eq!(max.abs(), (-max).abs());
+        assert_eq!(
+            Amount::notional(Qty::new(u64::MAX), Price::from_paise(5).unwrap())
+                .map(|a| a.to_decimal()),
+            Some(Decimal::from(u64::MAX) * PRICE_TICK)
+        );
+        assert_eq!(
+            Amount::notional(Qty::new(u64::MAX), Price::from_ticks(u32::MAX).unwrap())
+                .and_then(|a| a.checked_add(max)),
+            None
+        );
+        // Beyond 96 bits at scale 2: refused, not rounded.
+        assert_eq!(
+            Amount::from_decimal(Decimal::MAX),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(Price::from_decimal(Decimal::MAX), Err(MoneyError::Overflow));
+        assert_eq!(Amount::from_decimal_rounded(Decimal::MIN), -max);
+        assert_eq!(max.to_paise(), None);
+        assert_eq!(Amount::from_paise(i64::MIN).to_paise(), Some(i64::MIN));
     }
 
     #[test]

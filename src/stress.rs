@@ -133,8 +133,16 @@ impl Report {
     }
 }
 
+/// The symbols of the synthetic instruments, built once per thread (a buy
+/// clones one instead of formatting and allocating it).
+fn symbols() -> Vec<Symbol> {
+    (0..INSTRUMENTS_COUNT)
+        .map(|i| Symbol::new(&format!("SIM{i}")).expect("a valid symbol"))
+        .collect()
+}
+
 /// Draws one operation, looking at the head state so most of them apply.
-fn draw(rng: &mut fastrand::Rng, head: &State, ts: Timestamp) -> Op {
+fn draw(rng: &mut fastrand::Rng, head: &State, ts: Timestamp, symbols: &[Symbol]) -> Op {
     let rupees = |rng: &mut fastrand::Rng, max: i64| Amount::from_paise(rng.i64(100..=max * 100));
     let key = |i: u64| InstrumentKey {
         segment: Segment::NseFno,
@@ -164,7 +172,7 @@ fn draw(rng: &mut fastrand::Rng, head: &State, ts: Timestamp) -> Op {
             Op::Buy {
                 instrument: Instrument {
                     key: key(i),
-                    symbol: Symbol::new(&format!("SIM{i}")).expect("a valid symbol"),
+                    symbol: symbols[i as usize].clone(),
                 },
                 qty: Qty::new(rng.u64(1..=75)),
                 price: Price::from_ticks(rng.u32(20..=4_000)).expect("a positive tick count"),
@@ -239,6 +247,7 @@ pub fn run(
                 // Synthetic time: one millisecond per operation from a fixed epoch,
                 // so runs with the same seed draw the same operations.
                 let ts = Timestamp::from_epoch_ms(1_767_225_600_000);
+                let symbols = symbols();
                 let result = (|| -> Result<(), AppError> {
                     // Bound: the run ends at --ops or --secs, or on the first error.
                     loop {
@@ -269,7 +278,7 @@ pub fn run(
                             stop.store(true, Ordering::Relaxed);
                             continue;
                         }
-                        let op = draw(&mut rng, &engine.head().state, ts);
+                        let op = engine.with_head(|head| draw(&mut rng, &head.state, ts, &symbols));
                         let t0 = Instant::now();
                         match engine.commit(op) {
                             Ok(commit) => in_flight.push_back((commit, t0)),

@@ -122,6 +122,26 @@ impl<T> AtomicArc<T> {
         let previous = self.0.compare_and_swap(current, new);
         Arc::ptr_eq(&previous, current)
     }
+
+    /// A reader for one thread that keeps the value it last saw and checks the
+    /// published one with a single relaxed pointer load (`arc_swap::Cache`):
+    /// the cheapest read while the value changes rarely.
+    pub fn cached(&self) -> CachedLoad<'_, T> {
+        CachedLoad(arc_swap::cache::Cache::new(&self.0))
+    }
+}
+
+/// A per-thread reader of an [`AtomicArc`]; see [`AtomicArc::cached`].
+#[cfg(not(loom))]
+pub struct CachedLoad<'a, T>(arc_swap::cache::Cache<&'a arc_swap::ArcSwap<T>, Arc<T>>);
+
+#[cfg(not(loom))]
+impl<T> CachedLoad<'_, T> {
+    /// The published value: the kept one if it is still current, else the new
+    /// one (loaded once and kept).
+    pub fn load(&mut self) -> &Arc<T> {
+        self.0.load()
+    }
 }
 
 #[cfg(loom)]
@@ -171,6 +191,36 @@ impl<T> AtomicArc<T> {
         } else {
             false
         }
+    }
+
+    /// A per-thread reader (under loom: a plain load each time).
+    pub fn cached(&self) -> CachedLoad<'_, T> {
+        CachedLoad {
+            cached: self.load_full(),
+            source: self,
+        }
+    }
+}
+
+/// A per-thread reader of an [`AtomicArc`] (under loom: a plain load each time).
+#[cfg(loom)]
+pub struct CachedLoad<'a, T> {
+    source: &'a AtomicArc<T>,
+    cached: Arc<T>,
+}
+
+#[cfg(loom)]
+impl<T> CachedLoad<'_, T> {
+    /// The published value.
+    pub fn load(&mut self) -> &Arc<T> {
+        self.cached = self.source.load_full();
+        &self.cached
+    }
+}
+
+impl<T> std::fmt::Debug for CachedLoad<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CachedLoad")
     }
 }
 

@@ -112,6 +112,44 @@ fn commits_are_durable_in_order_and_the_durable_view_follows() {
     reference.with_state(|s| assert_eq!((s.version, s.state), (head.version, head.state)));
 }
 
+/// The durable view reached through a cached reader and the head read in
+/// place agree with `durable()` and `head()`: a reader that keeps the state it
+/// last saw still sees every newer durable state once it is acknowledged, and
+/// never a state that is not durable.
+#[test]
+fn a_cached_durable_reader_follows_the_durable_view() {
+    let sim = SimStorage::new(SimConfig::default());
+    let engine = Arc::new(start(&sim));
+    let mut reader = engine.durable_reader();
+    assert_eq!(reader.get().version, 0);
+    let writer = {
+        let e = engine.clone();
+        std::thread::spawn(move || {
+            for _ in 0..500 {
+                let _ = e.commit(2).unwrap();
+            }
+        })
+    };
+    // Bound: 500 commits; each turn reads while the writer commits.
+    let mut last = 0;
+    for _ in 0..2_000 {
+        let (version, state) = reader.read(|v| (v.version, v.state));
+        assert!(
+            version >= last,
+            "the durable view went back: {version} < {last}"
+        );
+        assert_eq!(state, 2 * version, "a durable state is a committed one");
+        assert!(version <= engine.head().version, "durable ahead of head");
+        last = version;
+    }
+    writer.join().unwrap();
+    let c = engine.commit(1).unwrap();
+    engine.wait_durable(c).unwrap();
+    assert_eq!(reader.get().version, c.version, "seen once acknowledged");
+    assert_eq!(reader.read(|v| v.state), 1001);
+    assert_eq!(engine.with_head(|h| (h.version, h.state)), (501, 1001));
+}
+
 #[test]
 fn an_fsync_error_stops_the_engine_and_nothing_after_it_is_acknowledged() {
     let sim = SimStorage::new(SimConfig {

@@ -80,6 +80,7 @@ mod bin_decimal;
 mod journal;
 mod json;
 mod state;
+mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -33,7 +33,7 @@ mod model_tests;
 
 use std::fmt;
 
-use crossbeam::utils::Backoff;
+use crossbeam::utils::{Backoff, CachePadded};
 
 use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::sync::{Arc, AtomicArc};
@@ -53,7 +53,7 @@ pub struct Versioned<S> {
 /// A pure state machine: the domain the engine commits.
 pub trait Machine: Send + Sync + 'static {
     /// The state (cloned per commit: keep it small).
-    type State: Send + Sync + 'static;
+    type State: Clone + Send + Sync + 'static;
     /// An operation; journaled with the state it produced.
     type Op: Send + Sync + 'static;
     /// Why an operation was refused.
@@ -62,6 +62,22 @@ pub trait Machine: Send + Sync + 'static {
     /// The pure transition: validates preconditions, computes the next state and
     /// checks every invariant on it. It may run more than once per commit.
     fn apply(&self, state: &Self::State, op: &Self::Op) -> Result<Self::State, Self::Reject>;
+
+    /// [`Machine::apply`] in place: `next` holds a clone of `state` on entry
+    /// and must hold exactly what `apply` returns on `Ok` (on `Err` it is
+    /// dropped). The engine clones the head straight into the allocation it
+    /// publishes, so a large state is copied once per commit, not three or
+    /// four times. Override it when the state is large; the default calls
+    /// `apply`.
+    fn apply_into(
+        &self,
+        state: &Self::State,
+        op: &Self::Op,
+        next: &mut Self::State,
+    ) -> Result<(), Self::Reject> {
+        *next = self.apply(state, op)?;
+        Ok(())
+    }
 }
 
 /// A won commit.
@@ -104,16 +120,31 @@ pub struct EngineStats {
 }
 
 /// The engine: a lock-free head, a durable view, and a journal.
+///
+/// Layout: the head, which every commit compare-and-swaps, has a cache line
+/// of its own; so do the rarely written counters and the durable hint, so that
+/// writing one never evicts the line another thread is reading.
 pub struct Engine<M: Machine, J: Journal<JournalItem<M>>> {
     machine: M,
-    head: AtomicArc<Versioned<M::State>>,
+    head: CachePadded<AtomicArc<Versioned<M::State>>>,
     durable: Arc<AtomicArc<Versioned<M::State>>>,
     journal: J,
     /// Soft bound on `head - durable`: a committer that finds the gap wider
     /// waits for durability before it commits.
     pending_max: u64,
+    /// The head's version when the engine started (for [`EngineStats`]).
+    first_version: u64,
     poisoned: AtomicBool,
-    commits: AtomicU64,
+    /// A durable version some committer read recently, never above the real
+    /// one: a commit within `pending_max` of it skips reading the journal's
+    /// watermark, which the log writer updates after every batch.
+    durable_hint: CachePadded<AtomicU64>,
+    counters: CachePadded<Counters>,
+}
+
+/// The counters that are not derived from the head.
+#[derive(Default)]
+struct Counters {
     cas_retries: AtomicU64,
     rejects: AtomicU64,
 }
@@ -138,23 +169,25 @@ impl<M: Machine, J: Journal<JournalItem<M>>> Engine<M, J> {
         journal: J,
         pending_max: u64,
     ) -> Self {
+        let first_version = initial.version;
+        let durable_hint = journal.durable_seq();
         Self {
             machine,
-            head: AtomicArc::new(initial),
+            head: CachePadded::new(AtomicArc::new(initial)),
             durable,
             journal,
             pending_max: pending_max.max(1),
+            first_version,
             poisoned: AtomicBool::new(false),
-            commits: AtomicU64::new(0),
-            cas_retries: AtomicU64::new(0),
-            rejects: AtomicU64::new(0),
+            durable_hint: CachePadded::new(AtomicU64::new(durable_hint)),
+            counters: CachePadded::new(Counters::default()),
         }
     }
 
     /// Commits `op`: validate, CAS, hand to the journal.
     pub fn commit(&self, op: M::Op) -> Result<Commit, CommitError<M::Reject>> {
         let (version, next, ()) =
-            self.cas_loop(|state| Ok((self.machine.apply(state, &op)?, ())))?;
+            self.cas_loop(|state, next| self.machine.apply_into(state, &op, next))?;
         self.hand_off(version, op, next)
     }
 
@@ -166,20 +199,22 @@ impl<M: Machine, J: Journal<JournalItem<M>>> Engine<M, J> {
         &self,
         decide: impl Fn(&M::State) -> Result<M::Op, M::Reject>,
     ) -> Result<Commit, CommitError<M::Reject>> {
-        let (version, next, op) = self.cas_loop(|state| {
+        let (version, next, op) = self.cas_loop(|state, next| {
             let op = decide(state)?;
-            Ok((self.machine.apply(state, &op)?, op))
+            self.machine.apply_into(state, &op, next)?;
+            Ok(op)
         })?;
         self.hand_off(version, op, next)
     }
 
     /// Steps 1-3 of the protocol: load, compute, compare-and-swap, retry.
-    /// `attempt` is pure and returns the new state plus whatever the caller
-    /// needs from the winning attempt.
+    /// `attempt` is pure: it turns the clone of the current state it is given
+    /// into the new state, and returns whatever the caller needs from the
+    /// winning attempt.
     #[allow(clippy::type_complexity)] // (version, new state, caller's value)
     fn cas_loop<T>(
         &self,
-        attempt: impl Fn(&M::State) -> Result<(M::State, T), M::Reject>,
+        attempt: impl Fn(&M::State, &mut M::State) -> Result<T, M::Reject>,
     ) -> Result<(u64, Arc<Versioned<M::State>>, T), CommitError<M::Reject>> {
         // Acquire pairs with the Release in `poison`: a committer that sees the
         // flag also sees the cause stored before it (the journal's error).
@@ -192,29 +227,43 @@ impl<M: Machine, J: Journal<JournalItem<M>>> Engine<M, J> {
         loop {
             let current = self.head.load();
             let version = current.version + 1;
-            if version > self.journal.durable_seq() + self.pending_max {
-                drop(current);
-                self.journal
-                    .wait_durable(version - self.pending_max)
-                    .map_err(CommitError::Poisoned)?;
-                continue;
+            // Relaxed: a hint, never above the real watermark; when it does
+            // not clear the commit, the journal's watermark is read.
+            if version > self.durable_hint.load(Ordering::Relaxed) + self.pending_max {
+                let durable = self.journal.durable_seq();
+                // Relaxed: the hint again; `fetch_max` keeps it monotonic.
+                self.durable_hint.fetch_max(durable, Ordering::Relaxed);
+                if version > durable + self.pending_max {
+                    drop(current);
+                    self.journal
+                        .wait_durable(version - self.pending_max)
+                        .map_err(CommitError::Poisoned)?;
+                    continue;
+                }
             }
-            let (state, value) = match attempt(&current.state) {
-                Ok(x) => x,
+            // The new state is built in the allocation it is published in.
+            let mut next = Arc::new(Versioned {
+                version,
+                state: current.state.clone(),
+            });
+            let outcome = match Arc::get_mut(&mut next) {
+                Some(fresh) => attempt(&current.state, &mut fresh.state),
+                // Unreachable: `next` was created just above and not shared.
+                None => continue,
+            };
+            let value = match outcome {
+                Ok(value) => value,
                 Err(r) => {
                     // Relaxed: statistics only.
-                    self.rejects.fetch_add(1, Ordering::Relaxed);
+                    self.counters.rejects.fetch_add(1, Ordering::Relaxed);
                     return Err(CommitError::Rejected(r));
                 }
             };
-            let next = Arc::new(Versioned { version, state });
             if self.head.compare_and_swap(&current, next.clone()) {
-                // Relaxed: statistics only.
-                self.commits.fetch_add(1, Ordering::Relaxed);
                 return Ok((version, next, value));
             }
             // Relaxed: statistics only.
-            self.cas_retries.fetch_add(1, Ordering::Relaxed);
+            self.counters.cas_retries.fetch_add(1, Ordering::Relaxed);
             backoff.snooze();
         }
     }
@@ -260,19 +309,61 @@ impl<M: Machine, J: Journal<JournalItem<M>>> Engine<M, J> {
         f(&self.durable.load())
     }
 
+    /// A reader of the durable view for one thread (a risk loop, a status
+    /// task): it keeps the state it last saw and only checks, with one relaxed
+    /// load, whether a newer one was published. The cheapest read there is;
+    /// the log publishes the durable view once per batch it acknowledges (and
+    /// while producers stream with nobody waiting, every few thousand records),
+    /// so the check almost always hits.
+    pub fn durable_reader(&self) -> DurableReader<'_, M> {
+        DurableReader {
+            cache: self.durable.cached(),
+        }
+    }
+
+    /// Reads the head state without reference-count traffic (hold briefly):
+    /// what the next commit builds on, never to be shown outside.
+    pub fn with_head<T>(&self, f: impl FnOnce(&Versioned<M::State>) -> T) -> T {
+        f(&self.head.load())
+    }
+
     /// Counters.
     pub fn stats(&self) -> EngineStats {
         // Relaxed: statistics only.
         EngineStats {
-            commits: self.commits.load(Ordering::Relaxed),
-            cas_retries: self.cas_retries.load(Ordering::Relaxed),
-            rejects: self.rejects.load(Ordering::Relaxed),
+            // Versions are gapless and each commit won exactly one.
+            commits: self.head.load().version - self.first_version,
+            cas_retries: self.counters.cas_retries.load(Ordering::Relaxed),
+            rejects: self.counters.rejects.load(Ordering::Relaxed),
         }
     }
 
     /// The journal.
     pub fn journal(&self) -> &J {
         &self.journal
+    }
+}
+
+/// A per-thread reader of [`Engine::durable`]; see [`Engine::durable_reader`].
+pub struct DurableReader<'a, M: Machine> {
+    cache: crate::sync::CachedLoad<'a, Versioned<M::State>>,
+}
+
+impl<M: Machine> fmt::Debug for DurableReader<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DurableReader")
+    }
+}
+
+impl<M: Machine> DurableReader<'_, M> {
+    /// The latest durable state.
+    pub fn get(&mut self) -> &Arc<Versioned<M::State>> {
+        self.cache.load()
+    }
+
+    /// Reads the latest durable state.
+    pub fn read<T>(&mut self, f: impl FnOnce(&Versioned<M::State>) -> T) -> T {
+        f(self.cache.load())
     }
 }
 

@@ -83,6 +83,10 @@ impl Journal<JournalItem<Counter>> for ModelJournal {
 }
 
 fn engine(cap: u64) -> Arc<Engine<Counter, ModelJournal>> {
+    engine_with_pending_max(cap, 16)
+}
+
+fn engine_with_pending_max(cap: u64, pending_max: u64) -> Arc<Engine<Counter, ModelJournal>> {
     let initial = Arc::new(Versioned {
         version: 0,
         state: 0,
@@ -93,7 +97,13 @@ fn engine(cap: u64) -> Arc<Engine<Counter, ModelJournal>> {
         cv: Condvar::new(),
         durable_view: durable.clone(),
     };
-    Arc::new(Engine::new(Counter { cap }, initial, durable, journal, 16))
+    Arc::new(Engine::new(
+        Counter { cap },
+        initial,
+        durable,
+        journal,
+        pending_max,
+    ))
 }
 
 #[test]
@@ -176,5 +186,33 @@ fn loom_commit_with_decides_again_on_the_state_that_won() {
             sync::lock(&e.journal().inner).written,
             vec![(1, 1), (2, 2), (3, 4)]
         );
+    });
+}
+
+/// With `pending_max` 1 a commit may not start until the one before it is
+/// durable. The committers' shared durable hint starts stale (0); a commit it
+/// does not clear reads the journal's watermark and waits there. Every
+/// interleaving ends with both commits won, in order, and durable: no hang on
+/// the bound, no lost or doubled version.
+#[test]
+fn loom_pending_bound_holds_with_a_stale_durable_hint() {
+    sync::model(|| {
+        let e = engine_with_pending_max(100, 1);
+        let handles: Vec<_> = [1u64, 10]
+            .into_iter()
+            .map(|add| {
+                let e = e.clone();
+                thread::spawn(move || {
+                    let c = e.commit(add).unwrap();
+                    e.wait_durable(c).unwrap();
+                    c.version
+                })
+            })
+            .collect();
+        let mut versions: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        versions.sort_unstable();
+        assert_eq!(versions, [1, 2]);
+        assert_eq!(e.durable().version, 2);
+        assert_eq!(sync::lock(&e.journal().inner).written.len(), 2);
     });
 }

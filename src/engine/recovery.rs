@@ -24,6 +24,17 @@ pub trait Persist: RecordCodec<State: Clone> {
     fn replay(&self, state: &Self::State, op: &Self::Op) -> Result<Self::State, Self::Reject> {
         self.apply(state, op)
     }
+    /// [`Persist::replay`] in place, like [`Machine::apply_into`]: `next`
+    /// holds a clone of `state` on entry. The default calls `replay`.
+    fn replay_into(
+        &self,
+        state: &Self::State,
+        op: &Self::Op,
+        next: &mut Self::State,
+    ) -> Result<(), Self::Reject> {
+        *next = self.replay(state, op)?;
+        Ok(())
+    }
     /// The snapshot payload of a state.
     fn encode_state(state: &Self::State) -> Vec<u8>;
     /// Decodes (and validates) a snapshot payload.
@@ -141,6 +152,8 @@ fn load_base<M: Persist>(
 }
 
 /// Re-applies `records` on `state`, checking each against its post-image.
+/// Each record is applied in place into a second state that the two then
+/// swap, so a record costs one clone of the state and no allocation.
 fn replay<'a, M: Persist>(
     machine: &M,
     state: &mut Versioned<M::State>,
@@ -148,14 +161,16 @@ fn replay<'a, M: Persist>(
     mut visit: impl FnMut(u64, &M::Op, &M::State),
 ) -> Result<u64, RecoveryError> {
     let mut replayed = 0;
+    let mut next = state.state.clone();
     for (seq, bytes) in records {
         let fail = |why: String| RecoveryError::Replay { version: seq, why };
         if seq != state.version + 1 {
             return Err(fail(format!("expected version {}", state.version + 1)));
         }
         let (op, post) = M::decode_record(bytes).map_err(fail)?;
-        let next = machine
-            .replay(&state.state, &op)
+        next.clone_from(&state.state);
+        machine
+            .replay_into(&state.state, &op, &mut next)
             .map_err(|r| fail(format!("the operation no longer applies: {r}")))?;
         if !M::post_matches(&next, &post) {
             return Err(fail(format!(
@@ -163,10 +178,8 @@ fn replay<'a, M: Persist>(
             )));
         }
         visit(seq, &op, &next);
-        *state = Versioned {
-            version: seq,
-            state: next,
-        };
+        std::mem::swap(&mut state.state, &mut next);
+        state.version = seq;
         replayed += 1;
     }
     Ok(replayed)

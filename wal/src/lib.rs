@@ -113,6 +113,7 @@ pub mod baseline;
 pub mod error;
 pub mod frame;
 mod log;
+mod ring;
 mod segment;
 pub mod sim;
 pub mod storage;

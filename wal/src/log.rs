@@ -5,7 +5,8 @@ use std::io;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, Sender};
+use crossbeam_utils::CachePadded;
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::frame;
@@ -13,18 +14,32 @@ use crate::segment::{self, Scanned, TEMP_SUFFIX, Tail};
 use crate::storage::{self, LOCK_FILE_NAME, LockGuard, Storage, StorageFile};
 use std::sync::Arc;
 
-use crate::sync::{self, Mutex};
+use crate::ring::{Duplicate, Ring};
+use crate::sync::{self, AtomicU64, Mutex, Ordering};
 use crate::watermark::Watermark;
 
 /// Zero-fill chunk when preallocating a segment.
 const ZERO_CHUNK_BYTES: usize = 1 << 20;
-/// Records the writer takes off the channel before it writes a batch.
+/// Records the writer puts into one batch at most (the byte bound
+/// `batch_bytes_max` usually ends a batch first).
 const BATCH_RECORDS_MAX: usize = 1 << 16;
 /// How long the writer keeps polling for more records after a batch before it
 /// sleeps: a producer that commits again right after its ack then finds the
 /// writer awake, which saves a wake-up (5-20 us here) per commit. Bounded, so an
 /// idle log costs nothing.
+#[cfg_attr(loom, allow(dead_code))]
 const WRITER_SPIN_US_MAX: u64 = 30;
+/// While producers stream records and nobody waits for one, the writer lets a
+/// batch of this many records gather before it writes (or until
+/// `GATHER_US_MAX` passes, or someone waits): writing each record the moment it
+/// appears keeps the writer reading cache lines the producers are still
+/// writing, which doubled the cost of an in-memory commit. A waiting producer
+/// is never delayed by this.
+#[cfg_attr(loom, allow(dead_code))]
+const GATHER_RECORDS: u64 = 256;
+/// The longest a gathering batch waits (see `GATHER_RECORDS`).
+#[cfg_attr(loom, allow(dead_code))]
+const GATHER_US_MAX: u64 = 20;
 /// Times a read-only scan restarts when a concurrent writer rotates or deletes a
 /// segment under it.
 const INSPECT_ATTEMPTS_MAX: usize = 5;
@@ -38,8 +53,9 @@ pub struct Options {
     /// Cap on one record's payload.
     pub payload_bytes_max: u32,
     /// Cap on appended records not yet durable: `append(seq)` waits while
-    /// `seq > durable + in_flight_max`. Also bounds the channel and the reorder
-    /// buffer.
+    /// `seq > durable + in_flight_max`. Also the number of slots of the ring
+    /// that hands records to the writer (each retains one encoded payload and
+    /// one record while the log is busy).
     pub in_flight_max: u64,
     /// Cap on one batch write.
     pub batch_bytes_max: usize,
@@ -55,7 +71,7 @@ impl Default for Options {
         Self {
             segment_bytes: 64 << 20,
             payload_bytes_max: frame::PAYLOAD_BYTES_MAX_DEFAULT,
-            in_flight_max: 1 << 14,
+            in_flight_max: 1 << 12,
             batch_bytes_max: 8 << 20,
             first_seq: 1,
             recover_from: 0,
@@ -541,18 +557,20 @@ impl Recovered {
         } = self;
         let durable = report.next_seq - 1;
         let mark = Arc::new(Watermark::new(durable));
-        let (tx, rx) = crossbeam_channel::bounded(opts.in_flight_max as usize);
+        let ring = Arc::new(Ring::new(opts.in_flight_max as usize));
         let segments = Arc::new(Mutex::new(segments));
         let (name, id, file, offset) = active;
         let writer = Writer {
             storage: storage.clone(),
             opts: opts.clone(),
-            rx,
+            ring: ring.clone(),
             mark: mark.clone(),
             hook: on_durable,
-            last: None,
-            reorder: Reorder::new(opts.in_flight_max as usize),
             next_seq: report.next_seq,
+            written: durable,
+            published: durable,
+            publish_every: (opts.in_flight_max / 4).max(1),
+            retained_from: report.next_seq,
             active: Active {
                 name,
                 id,
@@ -571,9 +589,9 @@ impl Recovered {
         Ok(Wal {
             storage,
             mark,
-            tx: Some(tx),
+            ring,
+            durable_hint: CachePadded::new(AtomicU64::new(durable)),
             thread: Some(thread),
-            in_flight_max: opts.in_flight_max,
             segments,
             _lock: lock,
         })
@@ -583,7 +601,11 @@ impl Recovered {
 /// The writer's "durable up to N" callback.
 pub type DurableHook<R> = Box<dyn FnMut(u64, &R) + Send>;
 
-/// A record the writer encodes on its own thread, off the producer's path.
+/// A record the writer encodes on its own thread, off the producer's path,
+/// straight into its batch buffer. The record stays in the slot that handed it
+/// over until a producer reuses the slot (or the log goes idle), so the durable
+/// hook can see the last record of each batch and the producer, not the writer,
+/// normally drops it.
 pub trait Record: Send + 'static {
     /// Appends the payload bytes to `out`.
     fn encode(&self, out: &mut Vec<u8>);
@@ -606,9 +628,12 @@ impl Record for Box<[u8]> {
 pub struct Wal<R: Record = Vec<u8>> {
     storage: Arc<dyn Storage>,
     mark: Arc<Watermark>,
-    tx: Option<Sender<(u64, R)>>,
+    ring: Arc<Ring<R>>,
+    /// A durable watermark some producer read recently (never above the real
+    /// one): a producer within `in_flight_max` of it skips reading the
+    /// watermark, whose cache line the writer writes after every batch.
+    durable_hint: CachePadded<AtomicU64>,
     thread: Option<JoinHandle<()>>,
-    in_flight_max: u64,
     /// Every segment in order, the active one last. The writer pushes on
     /// rotation; `truncate_before` removes from the front.
     segments: Arc<Mutex<SegmentList>>,
@@ -625,25 +650,58 @@ impl<R: Record> fmt::Debug for Wal<R> {
 }
 
 impl<R: Record> Wal<R> {
-    /// Hands record `seq` to the writer. Sequence numbers must be appended exactly
-    /// once each; gaps are filled by other producers. Waits while `seq` is more
-    /// than `in_flight_max` ahead of the durable watermark.
+    /// Hands record `seq` to the writer: moves it into the ring slot of `seq`
+    /// and publishes it (see `ring.rs`). Sequence numbers must be appended
+    /// exactly once each; gaps are filled by other producers. Waits while `seq`
+    /// is more than `in_flight_max` ahead of the durable watermark. A sequence
+    /// number appended twice is refused (`Invalid`) and changes nothing.
     pub fn append(&self, seq: u64, record: R) -> Result<()> {
         if let Some(cause) = self.mark.poison_cause() {
             return Err(Error::Poisoned(cause));
         }
-        let durable = self.mark.durable();
-        if seq <= durable {
-            return Err(Error::Invalid(format!(
-                "append of sequence {seq}, which is already durable (durable up to {durable})"
-            )));
+        if self.thread.is_none() {
+            return Err(Error::Closed);
         }
-        if seq > durable + self.in_flight_max {
-            self.mark.wait(seq - self.in_flight_max, None)?;
+        let capacity = self.ring.capacity();
+        // Relaxed: a hint only; it is never above the real watermark, which is
+        // read (with Acquire) whenever the hint does not settle the question.
+        let hint = self.durable_hint.load(Ordering::Relaxed);
+        if seq <= hint || seq > hint + capacity {
+            let durable = self.mark.durable();
+            if seq <= durable {
+                return Err(Error::Invalid(format!(
+                    "append of sequence {seq}, which is already durable (durable up to {durable})"
+                )));
+            }
+            if seq > durable + capacity {
+                self.mark.wait(seq - capacity, None)?;
+            }
+            // Relaxed: a hint (see above); `fetch_max` keeps it monotonic.
+            self.durable_hint
+                .fetch_max(self.mark.durable(), Ordering::Relaxed);
         }
-        let tx = self.tx.as_ref().ok_or(Error::Closed)?;
-        tx.send((seq, record))
-            .map_err(|_| self.mark.stopped_error())
+        // The slot's previous record, `seq - capacity`, is durable: the writer
+        // is done with it (the ring's claim rule).
+        match self.ring.publish(seq, record) {
+            // The slot's previous record is dropped here, on the producer's
+            // thread, outside every lock.
+            Ok(evicted) => {
+                drop(evicted);
+                Ok(())
+            }
+            Err(Duplicate) => {
+                // The first record of this number is in its slot or on disk:
+                // no hole, nothing to poison.
+                let durable = self.mark.durable();
+                Err(Error::Invalid(if seq <= durable {
+                    format!(
+                        "append of sequence {seq}, which is already durable (durable up to {durable})"
+                    )
+                } else {
+                    format!("sequence {seq} was appended twice")
+                }))
+            }
+        }
     }
 
     /// Waits until `seq` is durable. Returns `Poisoned` at once if the log failed.
@@ -712,7 +770,7 @@ impl<R: Record> Wal<R> {
     }
 
     fn shutdown(&mut self) {
-        self.tx = None;
+        self.ring.close();
         if let Some(t) = self.thread.take()
             && t.join().is_err()
         {
@@ -738,15 +796,22 @@ struct Active {
 struct Writer<R> {
     storage: Arc<dyn Storage>,
     opts: Options,
-    rx: Receiver<(u64, R)>,
+    /// Where producers leave records, indexed by sequence number: also the
+    /// reorder buffer (a record ahead of a gap waits in its slot).
+    ring: Arc<Ring<R>>,
     mark: Arc<Watermark>,
     hook: Option<DurableHook<R>>,
-    /// The last record of the batch being written, for the hook.
-    last: Option<R>,
-    /// Records that arrived ahead of a gap. Bounded by `in_flight_max`, because
-    /// `append` keeps every producer within that distance of the watermark.
-    reorder: Reorder<R>,
     next_seq: u64,
+    /// The highest sequence number written and fsynced. Records up to here
+    /// are durable on disk but not yet published when `written > published`.
+    written: u64,
+    /// The highest sequence number published (the watermark the writer last
+    /// advanced to).
+    published: u64,
+    /// Publish at least every this many written records, waiters or not.
+    publish_every: u64,
+    /// The first sequence number whose record a slot may still retain.
+    retained_from: u64,
     active: Active,
     segments: Arc<Mutex<SegmentList>>,
     spares: Spares,
@@ -765,10 +830,11 @@ impl<R: Record> Writer<R> {
         self.spares.stop();
         match outcome {
             Ok(()) => {
-                if !self.reorder.is_empty() {
+                let behind_gap = self.ring.published_after(self.next_seq);
+                if behind_gap > 0 {
                     tracing::warn!(
                         target: "wal",
-                        next = self.next_seq, waiting = self.reorder.len(),
+                        next = self.next_seq, waiting = behind_gap,
                         "closed with records behind a gap; they were never acknowledged"
                     );
                 }
@@ -782,64 +848,172 @@ impl<R: Record> Writer<R> {
     }
 
     fn run_inner(&mut self) -> Result<()> {
-        // Bound: one turn per batch; the loop ends when every producer is gone or
-        // the log is poisoned.
+        // Bound: one turn per batch or per wait; the loop ends when the log is
+        // closed and nothing contiguous is left, or when it is poisoned.
         loop {
             if self.mark.poison_cause().is_some() {
                 return Ok(());
             }
-            let mut open = true;
-            if !self.reorder.has(self.next_seq) {
-                self.spin_for_more();
-                match self.rx.recv() {
-                    Ok((seq, rec)) => self.accept(seq, rec)?,
-                    Err(_) => open = false,
-                }
+            if self.ring.is_ready(self.next_seq) {
+                self.gather();
             }
-            for _ in 0..BATCH_RECORDS_MAX {
-                match self.rx.try_recv() {
-                    Ok((seq, rec)) => self.accept(seq, rec)?,
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        open = false;
-                        break;
-                    }
-                }
+            if self.write_ready()? {
+                continue;
             }
-            self.write_ready()?;
-            if !open {
-                return Ok(());
+            // Nothing at `next_seq`. Read `closed` before re-checking the ring:
+            // every record appended before the close is published by then.
+            if self.ring.is_closed() {
+                if !self.write_ready()? {
+                    return self.publish();
+                }
+                continue;
+            }
+            match self.spin_for_more() {
+                Spin::Ready => {}
+                Spin::Demand => self.publish()?,
+                Spin::Idle => {
+                    // Never idle with a written record unpublished: this is
+                    // what lets `publish_if_due` defer.
+                    self.publish()?;
+                    self.release_durable();
+                    self.ring.park(self.next_seq);
+                }
             }
         }
     }
 
-    fn accept(&mut self, seq: u64, rec: R) -> Result<()> {
-        self.reorder.insert(self.next_seq, seq, rec)
-    }
-
-    /// Polls the channel for up to `WRITER_SPIN_US_MAX` before a blocking
-    /// receive.
-    fn spin_for_more(&self) {
-        let backoff = crossbeam_utils::Backoff::new();
-        let until = std::time::Instant::now() + Duration::from_micros(WRITER_SPIN_US_MAX);
-        // Bound: WRITER_SPIN_US_MAX of wall time.
-        while self.rx.is_empty() && std::time::Instant::now() < until {
-            backoff.snooze();
+    /// Polls for the next record for up to `WRITER_SPIN_US_MAX` (not under
+    /// loom, which explores the parking instead), and for a waiter that a
+    /// written, unpublished record covers.
+    fn spin_for_more(&self) -> Spin {
+        #[cfg(not(loom))]
+        {
+            let backoff = crossbeam_utils::Backoff::new();
+            let until = std::time::Instant::now() + Duration::from_micros(WRITER_SPIN_US_MAX);
+            // Bound: WRITER_SPIN_US_MAX of wall time.
+            loop {
+                if self.ring.is_ready(self.next_seq) || self.ring.is_closed() {
+                    return Spin::Ready;
+                }
+                if self.demanded() {
+                    return Spin::Demand;
+                }
+                if std::time::Instant::now() >= until {
+                    return Spin::Idle;
+                }
+                backoff.snooze();
+            }
+        }
+        #[cfg(loom)]
+        {
+            Spin::Idle
         }
     }
 
-    /// Writes the contiguous prefix of the reorder buffer in batches: one write
-    /// and one fdatasync each. Records encode straight into the batch buffer.
-    fn write_ready(&mut self) -> Result<()> {
-        // Bound: each turn takes one record out of the reorder buffer.
-        while let Some(rec) = self.reorder.take(self.next_seq) {
+    /// With the next record published: waits (bounded) until a batch worth
+    /// writing has gathered, unless someone waits or the log closes. See
+    /// `GATHER_RECORDS`. Not under loom, where it would only add states.
+    fn gather(&self) {
+        #[cfg(not(loom))]
+        {
+            let target = self.next_seq + GATHER_RECORDS - 1;
+            let mut until = None;
+            let backoff = crossbeam_utils::Backoff::new();
+            // Bound: GATHER_US_MAX of wall time.
+            loop {
+                if self.ring.is_ready(target)
+                    || self.mark.lowest_waiting() != u64::MAX
+                    || self.ring.is_closed()
+                    || self.mark.poison_cause().is_some()
+                {
+                    return;
+                }
+                let now = std::time::Instant::now();
+                match until {
+                    None => until = Some(now + Duration::from_micros(GATHER_US_MAX)),
+                    Some(t) if now >= t => return,
+                    Some(_) => {}
+                }
+                backoff.snooze();
+            }
+        }
+    }
+
+    /// Whether a waiter waits for a record written but not yet published.
+    fn demanded(&self) -> bool {
+        self.written > self.published && self.mark.lowest_waiting() <= self.written
+    }
+
+    /// Publishes what was written if a waiter waits for it, or if
+    /// `publish_every` records wait for publication. Otherwise the next batch
+    /// (or going idle) publishes it: a tiny batch written while producers
+    /// stream and nobody waits is not worth a durable-view store and a
+    /// watermark update each (both touch cache lines the producers use).
+    fn publish_if_due(&mut self) -> Result<()> {
+        if self.demanded() || self.written - self.published >= self.publish_every {
+            self.publish()?;
+        }
+        Ok(())
+    }
+
+    /// Runs the durable hook on the last written record, then advances the
+    /// watermark to it (waking the waiters it covers).
+    fn publish(&mut self) -> Result<()> {
+        if self.written == self.published {
+            return Ok(());
+        }
+        let last = self.written;
+        if self.mark.poison_cause().is_some() {
+            return Err(self.mark.stopped_error());
+        }
+        // The hook may publish a state another thread poisons the log right
+        // after; that state was fsynced all the same, so it is true, and the
+        // watermark below refuses to move, so no waiter is acknowledged. The
+        // record is still in its slot: its number is not durable yet, so no
+        // producer may reuse the slot.
+        if let Some(hook) = self.hook.as_mut() {
+            self.ring.read(last, |record| hook(last, record));
+        }
+        if !self.mark.advance(last) {
+            // Poisoned by another thread (the preallocator or
+            // `truncate_before`): stop here, acknowledging nothing.
+            return Err(self.mark.stopped_error());
+        }
+        self.published = last;
+        Ok(())
+    }
+
+    /// Before sleeping: drops the records the slots still retain (all
+    /// durable), so an idle log holds none.
+    fn release_durable(&mut self) {
+        let durable = self.mark.durable();
+        if self.retained_from <= durable {
+            drop(self.ring.release_durable(self.retained_from, durable));
+            self.retained_from = durable + 1;
+        }
+    }
+
+    /// Writes the contiguous run of published records in batches: one write
+    /// and one fdatasync each. Returns whether there was any.
+    fn write_ready(&mut self) -> Result<bool> {
+        let mut any = false;
+        let mut in_batch = 0;
+        // Bound: each turn takes one record; a batch ends at
+        // BATCH_RECORDS_MAX records or `batch_bytes_max` bytes.
+        while self.ring.is_ready(self.next_seq) {
+            let seq = self.next_seq;
             let start = frame::begin(&mut self.buf);
-            rec.encode(&mut self.buf);
+            let buf = &mut self.buf;
+            if self.ring.read(seq, |record| record.encode(buf)).is_none() {
+                return Err(Error::Invalid(format!(
+                    "record {seq} vanished from its slot"
+                )));
+            }
             let payload_len = self.buf.len() - start - frame::HEADER_BYTES;
             if payload_len > self.opts.payload_bytes_max as usize {
                 return Err(Error::Invalid(format!(
-                    "record {} is {payload_len} bytes, over the cap of {}",
-                    self.next_seq, self.opts.payload_bytes_max
+                    "record {seq} is {payload_len} bytes, over the cap of {}",
+                    self.opts.payload_bytes_max
                 )));
             }
             let frame_len = frame::frame_bytes(payload_len) as u64;
@@ -850,25 +1024,33 @@ impl<R: Record> Writer<R> {
                 self.scratch
                     .extend_from_slice(&self.buf[start + frame::HEADER_BYTES..]);
                 self.buf.truncate(start);
-                self.flush()?;
+                if start > 0 {
+                    self.flush(seq - 1)?;
+                }
                 self.rotate()?;
                 let start = frame::begin(&mut self.buf);
                 self.buf.extend_from_slice(&self.scratch);
-                frame::finish(&mut self.buf, start, self.next_seq, self.active.id);
+                frame::finish(&mut self.buf, start, seq, self.active.id);
             } else {
-                frame::finish(&mut self.buf, start, self.next_seq, self.active.id);
+                frame::finish(&mut self.buf, start, seq, self.active.id);
             }
             self.next_seq += 1;
-            self.last = Some(rec);
-            if self.buf.len() >= self.opts.batch_bytes_max {
-                self.flush()?;
+            any = true;
+            in_batch += 1;
+            if self.buf.len() >= self.opts.batch_bytes_max || in_batch >= BATCH_RECORDS_MAX {
+                self.flush(seq)?;
+                in_batch = 0;
             }
         }
-        self.flush()
+        if !self.buf.is_empty() {
+            self.flush(self.next_seq - 1)?;
+        }
+        Ok(any)
     }
 
-    /// Writes and syncs the batch buffer, then publishes the new watermark.
-    fn flush(&mut self) -> Result<()> {
+    /// Writes and syncs the batch buffer, whose last record is `last`, then
+    /// publishes it if that is due (see `publish_if_due`).
+    fn flush(&mut self, last: u64) -> Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -880,22 +1062,8 @@ impl<R: Record> Writer<R> {
             .map_err(|e| Error::io("fdatasync", a.name.clone(), e))?;
         a.offset += self.buf.len() as u64;
         self.buf.clear();
-        let durable = self.next_seq - 1;
-        if self.mark.poison_cause().is_some() {
-            return Err(self.mark.stopped_error());
-        }
-        // The hook may publish a state another thread poisons the log right
-        // after; that state was fsynced all the same, so it is true, and the
-        // watermark below refuses to move, so no waiter is acknowledged.
-        if let (Some(hook), Some(last)) = (self.hook.as_mut(), self.last.as_ref()) {
-            hook(durable, last);
-        }
-        if !self.mark.advance(durable) {
-            // Poisoned by another thread (the preallocator or
-            // `truncate_before`): stop here, acknowledging nothing.
-            return Err(self.mark.stopped_error());
-        }
-        Ok(())
+        self.written = last;
+        self.publish_if_due()
     }
 
     /// Seals the active segment (already synced) and starts the next one: the
@@ -919,6 +1087,16 @@ impl<R: Record> Writer<R> {
         };
         Ok(())
     }
+}
+
+/// What the writer found while polling for more.
+enum Spin {
+    /// The next record (or the close).
+    Ready,
+    /// A waiter for a written, unpublished record.
+    Demand,
+    /// Nothing for `WRITER_SPIN_US_MAX`.
+    Idle,
 }
 
 /// A zero-filled, synced segment file prepared ahead of time.
@@ -1003,67 +1181,4 @@ fn make_spare(storage: &dyn Storage, name: &str, segment_bytes: u64) -> Result<S
     file.sync_data()
         .map_err(|e| Error::io("fdatasync", name.to_owned(), e))?;
     Ok((name.to_owned(), file))
-}
-
-/// The writer's reorder buffer: a ring indexed by sequence number. `append`
-/// keeps every producer within `in_flight_max` of the durable watermark, and
-/// the writer's next sequence is past that watermark, so every record in
-/// flight has its own slot.
-struct Reorder<R> {
-    slots: Vec<Option<R>>,
-    held: usize,
-}
-
-impl<R> Reorder<R> {
-    fn new(capacity: usize) -> Self {
-        Self {
-            slots: (0..capacity.max(1)).map(|_| None).collect(),
-            held: 0,
-        }
-    }
-
-    fn slot(&self, seq: u64) -> usize {
-        (seq % self.slots.len() as u64) as usize
-    }
-
-    fn has(&self, seq: u64) -> bool {
-        self.slots[self.slot(seq)].is_some()
-    }
-
-    fn len(&self) -> usize {
-        self.held
-    }
-
-    fn is_empty(&self) -> bool {
-        self.held == 0
-    }
-
-    /// Stores `seq`, which must lie in `[next, next + capacity)` and be new.
-    fn insert(&mut self, next: u64, seq: u64, rec: R) -> Result<()> {
-        if seq < next {
-            return Err(Error::Invalid(format!("sequence {seq} was appended twice")));
-        }
-        if seq - next >= self.slots.len() as u64 {
-            return Err(Error::Invalid(format!(
-                "sequence {seq} is more than in_flight_max ahead of {next}"
-            )));
-        }
-        let i = self.slot(seq);
-        if self.slots[i].is_some() {
-            return Err(Error::Invalid(format!("sequence {seq} was appended twice")));
-        }
-        self.slots[i] = Some(rec);
-        self.held += 1;
-        Ok(())
-    }
-
-    /// Takes `seq` if it is there (the caller only asks for its next one).
-    fn take(&mut self, seq: u64) -> Option<R> {
-        let i = self.slot(seq);
-        let rec = self.slots[i].take();
-        if rec.is_some() {
-            self.held -= 1;
-        }
-        rec
-    }
 }

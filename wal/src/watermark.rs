@@ -21,9 +21,22 @@
 //! Each waiter sleeps on its own slot, so an advance wakes exactly the waiters it
 //! covers. The number of waiters is bounded by the number of threads: a thread
 //! waits for one sequence number at a time.
+//!
+//! The lowest sequence number anyone waits for is mirrored in an atomic
+//! ([`Watermark::lowest_waiting`]), stored under the waiter lock whenever the
+//! map changes. The writer reads it without the lock to decide whether a batch
+//! it wrote must be published now or may be published with the next one (see
+//! `log.rs`); that read may be stale, which is safe because the writer never
+//! goes idle with a written, unpublished record.
+//!
+//! Layout: `durable`, the poison flag and `lowest_waiting` each have a cache
+//! line of their own, apart from the lock, so that a producer checking the
+//! poison flag does not miss in its cache every time the writer publishes.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
 
 use crate::error::Error;
 use crate::sync::{self, Arc, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
@@ -54,17 +67,20 @@ struct Waiters {
 /// The highest contiguous durable sequence number, with waiters.
 #[derive(Debug)]
 pub(crate) struct Watermark {
-    durable: AtomicU64,
+    durable: CachePadded<AtomicU64>,
     /// Fast-path copy of `Waiters::cause.is_some()`.
-    poisoned: AtomicBool,
+    poisoned: CachePadded<AtomicBool>,
+    /// The lowest key of `Waiters::by_seq` (`u64::MAX`: nobody waits).
+    lowest_waiting: CachePadded<AtomicU64>,
     waiters: Mutex<Waiters>,
 }
 
 impl Watermark {
     pub(crate) fn new(durable: u64) -> Self {
         Self {
-            durable: AtomicU64::new(durable),
-            poisoned: AtomicBool::new(false),
+            durable: CachePadded::new(AtomicU64::new(durable)),
+            poisoned: CachePadded::new(AtomicBool::new(false)),
+            lowest_waiting: CachePadded::new(AtomicU64::new(u64::MAX)),
             waiters: Mutex::new(Waiters::default()),
         }
     }
@@ -75,6 +91,21 @@ impl Watermark {
         // everything the writer published before it (for example the engine's
         // durable view stored by the hook).
         self.durable.load(Ordering::Acquire)
+    }
+
+    /// The lowest sequence number a waiter waits for (`u64::MAX`: none). May
+    /// be stale (see the module docs).
+    pub(crate) fn lowest_waiting(&self) -> u64 {
+        // Relaxed: a hint for the writer's publishing decision; every waiter
+        // is also covered by the writer's publish-before-idle rule.
+        self.lowest_waiting.load(Ordering::Relaxed)
+    }
+
+    /// Mirrors the lowest key of the map; called with the waiter lock held.
+    fn note_lowest(&self, w: &Waiters) {
+        let lowest = w.by_seq.keys().next().copied().unwrap_or(u64::MAX);
+        // Relaxed: written under the lock; a hint (see `lowest_waiting`).
+        self.lowest_waiting.store(lowest, Ordering::Relaxed);
     }
 
     /// The poison cause, if any.
@@ -110,7 +141,9 @@ impl Watermark {
             // Stored under the lock, so it cannot pass a concurrent poison.
             self.durable.store(seq, Ordering::Release);
             let rest = w.by_seq.split_off(&(seq + 1));
-            std::mem::replace(&mut w.by_seq, rest)
+            let ready = std::mem::replace(&mut w.by_seq, rest);
+            self.note_lowest(&w);
+            ready
         };
         for slot in ready.into_values().flatten() {
             slot.wake();
@@ -128,7 +161,9 @@ impl Watermark {
             }
             // Relaxed: the flag is only a hint; `cause` under the lock is the truth.
             self.poisoned.store(true, Ordering::Relaxed);
-            std::mem::take(&mut w.by_seq)
+            let all = std::mem::take(&mut w.by_seq);
+            self.note_lowest(&w);
+            all
         };
         for slot in all.into_values().flatten() {
             slot.wake();
@@ -140,7 +175,9 @@ impl Watermark {
         let all = {
             let mut w = sync::lock(&self.waiters);
             w.closed = true;
-            std::mem::take(&mut w.by_seq)
+            let all = std::mem::take(&mut w.by_seq);
+            self.note_lowest(&w);
+            all
         };
         for slot in all.into_values().flatten() {
             slot.wake();
@@ -166,6 +203,7 @@ impl Watermark {
             }
             let slot = Arc::new(Slot::default());
             w.by_seq.entry(seq).or_default().push(slot.clone());
+            self.note_lowest(&w);
             slot
         };
         let deadline = timeout.map(|t| Instant::now() + t);
@@ -217,6 +255,7 @@ impl Watermark {
                 w.by_seq.remove(&seq);
             }
         }
+        self.note_lowest(&w);
     }
 }
 
@@ -314,6 +353,29 @@ mod loom_tests {
             m.advance(2);
             assert!(w1.join().unwrap().is_ok());
             assert!(w2.join().unwrap().is_ok());
+        });
+    }
+
+    /// The writer defers publishing a written record while nobody waits for
+    /// it, and always publishes before going idle: a waiter that registers at
+    /// any point is woken, and the waiting hint is cleared after.
+    #[test]
+    fn loom_watermark_deferred_publication_wakes_a_late_waiter() {
+        sync::model(|| {
+            let m = Arc::new(Watermark::new(0));
+            let w = {
+                let m = m.clone();
+                thread::spawn(move || m.wait(2, None))
+            };
+            m.advance(1);
+            // Record 2 is written. The hint names the waiter once it has
+            // registered, and nothing else; whether the writer publishes now
+            // (a waiter) or before it idles (none yet), it advances to 2.
+            let hint = m.lowest_waiting();
+            assert!(hint == 2 || hint == u64::MAX, "hint {hint}");
+            m.advance(2);
+            assert!(w.join().unwrap().is_ok());
+            assert_eq!(m.lowest_waiting(), u64::MAX, "no waiter left");
         });
     }
 
