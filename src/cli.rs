@@ -297,6 +297,19 @@ fn wal_options() -> wal::Options {
     wal::Options::default()
 }
 
+/// Segment size of a backtest's scratch log: room for the largest frame (1 MiB
+/// payload) and the few records a backtest writes.
+const SCRATCH_SEGMENT_BYTES: u64 = 2 << 20;
+
+/// A backtest's scratch log: small segments, so the start does not write and
+/// sync 128 MiB of preallocation for a handful of records.
+fn scratch_wal_options() -> wal::Options {
+    wal::Options {
+        segment_bytes: SCRATCH_SEGMENT_BYTES,
+        ..wal::Options::default()
+    }
+}
+
 fn stores_for_write(dir: &DataDir) -> Result<Stores, AppError> {
     Ok(Stores {
         wal: Arc::new(wal::FsStorage::create_dir(dir.wal_dir())?),
@@ -812,21 +825,32 @@ fn run_session_command(
     };
     // A replay file is input: every row is checked before the data directory
     // is opened, so a bad file changes nothing on disk and a backtest is never
-    // cut short at a bad row.
-    if let crate::market::FeedSpec::Replay(path) = &feed {
+    // cut short at a bad row. A fast replay needs no separate pass: it runs in
+    // a scratch directory and opens DATA only to write its report, after the
+    // whole file was read (a bad row is a usage error then, with DATA untouched).
+    if let crate::market::FeedSpec::Replay(path) = &feed
+        && mode != Mode::PaperFast
+    {
         check_replay_file(path)?;
     }
-    let dir = DataDir::open_for_write(data_dir)?;
-    let reports_dir = dir.root().join(crate::app::session::REPORTS_DIR_NAME);
     // A fast replay is a backtest: a fresh wallet in a scratch directory, so
     // the same file always gives the same report; only the report is kept.
     let scratch;
-    let (engine, stores) = if mode == Mode::PaperFast {
+    let (engine, stores, data) = if mode == Mode::PaperFast {
         scratch = tempfile::tempdir()
             .map_err(|e| AppError::problem(format!("cannot create a scratch directory: {e}")))?;
-        open_engine_with(scratch.path(), &config)?
+        let dir = DataDir::open_for_write(scratch.path())?;
+        let stores = stores_for_write(&dir)?;
+        let ledger = Ledger {
+            limits: config.wallet_limits(),
+        };
+        let (engine, _) = recovery::open(ledger, &stores, &scratch_wal_options(), PENDING_MAX)
+            .map_err(recovery_error)?;
+        (engine, stores, None)
     } else {
-        open_engine_with(data_dir, &config)?
+        let dir = DataDir::open_for_write(data_dir)?;
+        let (engine, stores) = open_engine_with(data_dir, &config)?;
+        (engine, stores, Some(dir))
     };
     let opts = SessionOptions {
         mode,
@@ -835,9 +859,14 @@ fn run_session_command(
         seed: args.seed,
         record: args.record.clone(),
         duration,
-        reports_dir: reports_dir.clone(),
+        reports_dir: data_dir.join(crate::app::session::REPORTS_DIR_NAME),
     };
     let summary = crate::app::run::run_session(&opts, Arc::new(engine), stores)?;
+    let dir = match data {
+        Some(dir) => dir,
+        None => DataDir::open_for_write(data_dir)?,
+    };
+    let reports_dir = dir.root().join(crate::app::session::REPORTS_DIR_NAME);
     let (json_path, csv_path) = crate::app::session::write_reports(&reports_dir, &summary)
         .map_err(|e| {
             AppError::problem(format!(

@@ -559,6 +559,9 @@ fn check_order_ids(fills: &BTreeMap<u64, Value>, submits: &BTreeMap<u64, Value>,
     }
 }
 
+/// SIGKILLs of a trading daemon, each followed by a short restart: the restart
+/// starts from the durable state, resolves every pending intent once, conserves
+/// money; no client order id repeats in the log (see the module docs).
 #[test]
 fn sigkill_and_restart_keep_the_durable_state_and_orders_happen_once() {
     let seed = env_u64("DAEMON_SEED").unwrap_or_else(|| fastrand::u64(..));
@@ -659,6 +662,10 @@ fn sigkill_and_restart_keep_the_durable_state_and_orders_happen_once() {
     );
 }
 
+/// A daily-loss HALT stays set across SIGKILLs and restarts, the restart
+/// finishes flattening, and no buy is submitted after the halt. (The day roll
+/// at IST midnight lifts a daily-loss halt by design: a run that straddles
+/// midnight IST would fail here.)
 #[test]
 fn the_halted_latch_survives_kills_and_restarts() {
     let seed = env_u64("DAEMON_SEED").unwrap_or_else(|| fastrand::u64(..));
@@ -789,6 +796,8 @@ fn the_halted_latch_survives_kills_and_restarts() {
     }
 }
 
+/// SIGTERM: exit 0, the summary on stdout, a report under DATA/reports and a
+/// snapshot at the final version.
 #[test]
 fn sigterm_prints_the_summary_and_leaves_a_report_and_a_final_snapshot() {
     let t = tempfile::tempdir().unwrap();
@@ -865,6 +874,8 @@ fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+/// A bad config or argument: exit 2, one `file:line:col: key.path` line per
+/// problem, nothing created or changed in the data dir.
 #[test]
 fn config_errors_exit_2_with_one_line_per_problem_and_touch_nothing() {
     let t = tempfile::tempdir().unwrap();
@@ -976,6 +987,7 @@ fn config_errors_exit_2_with_one_line_per_problem_and_touch_nothing() {
     );
 }
 
+/// A second daemon on a data dir in use exits 1 naming the first one's pid.
 #[test]
 fn a_second_daemon_on_the_same_data_dir_is_refused_with_the_holders_pid() {
     let t = tempfile::tempdir().unwrap();

@@ -240,6 +240,10 @@ pub fn run_session(
     tracing::info!(target: "app", version = snapshot, "final snapshot written");
 
     if let Some(e) = trader.feed_failure() {
+        if opts.mode == Mode::PaperFast {
+            // A backtest's input is bad: nothing outside its scratch directory changed.
+            return Err(AppError::usage(e.to_string()));
+        }
         return Err(AppError::problem(format!(
             "market data stopped: {e}; the state is saved (version {snapshot}); fix the feed and start again"
         )));

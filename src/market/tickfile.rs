@@ -152,6 +152,12 @@ pub(crate) fn check_underlying(name: &str) -> Result<Symbol, String> {
 
 /// A price field: digits with an optional fraction, positive, on the tick.
 fn parse_price(raw: &str, example: &str) -> Result<Price, String> {
+    if let Some(paise) = fast_paise(raw.as_bytes())
+        && paise > 0
+        && paise % 5 == 0
+    {
+        return Price::from_paise(paise).map_err(|e| format!("{raw:?}: {e}"));
+    }
     let not_a_price = || format!("{raw:?} is not a price; use digits like {example}");
     let (int_part, frac_part) = match raw.split_once('.') {
         Some((i, f)) => (i, Some(f)),
@@ -251,6 +257,128 @@ pub fn format_row(tick: &Tick) -> Option<String> {
 
 /// Parses one row (without its line end). `path` and `line` only label errors.
 pub fn parse_row(path: &str, line: u64, text: &str) -> Result<Tick, FeedError> {
+    parse_row_cached(path, line, text, &mut RowCache::default())
+}
+
+/// `str::trim`, skipped when the field has no space at either end.
+fn trim_field(f: &str) -> &str {
+    match (f.as_bytes().first(), f.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => f,
+        _ => f.trim(),
+    }
+}
+
+/// Whole paise of a plain price (`digits[.d[d]]`, at most 15 digits); `None`
+/// sends it to the exact parser.
+fn fast_paise(raw: &[u8]) -> Option<i64> {
+    let (mut value, mut digits, mut frac) = (0i64, 0u32, None::<u32>);
+    for &c in raw {
+        match c {
+            b'0'..=b'9' => {
+                if let Some(f) = frac.as_mut() {
+                    if *f == 2 {
+                        return None;
+                    }
+                    *f += 1;
+                }
+                digits += 1;
+                if digits > 15 {
+                    return None;
+                }
+                value = value * 10 + i64::from(c - b'0');
+            }
+            b'.' if frac.is_none() && digits > 0 => frac = Some(0),
+            _ => return None,
+        }
+    }
+    match frac {
+        None if digits > 0 => Some(value * 100),
+        Some(f @ 1..=2) => Some(value * 10i64.pow(2 - f)),
+        _ => None,
+    }
+}
+
+/// Milliseconds in a day (UTC days have no leap seconds in epoch time).
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// What consecutive rows share: the day of the last `ts` and the last expiry.
+#[derive(Debug, Default)]
+pub(crate) struct RowCache {
+    ts_day: Option<([u8; 10], i64)>,
+    expiry: Option<([u8; 10], TradingDay)>,
+    underlying: Option<Symbol>,
+}
+
+/// The recorder's layout `YYYY-MM-DDTHH:MM:SS.mmm+HH:MM` parsed by hand, the
+/// day's epoch milliseconds cached; anything else goes to [`parse_ts`].
+fn parse_ts_cached(s: &str, cache: &mut RowCache) -> Option<Timestamp> {
+    let b = s.as_bytes();
+    let layout_ok = b.len() == 29
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'.'
+        && (b[23] == b'+' || b[23] == b'-')
+        && b[26] == b':';
+    if !layout_ok {
+        return parse_ts(s);
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (h, mi, se, ms, oh, om) = (
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+        num(20..23)?,
+        num(24..26)?,
+        num(27..29)?,
+    );
+    if h > 23 || mi > 59 || se > 59 || oh > 23 || om > 59 {
+        // A leap second and the like: the full parser decides.
+        return parse_ts(s);
+    }
+    let mut day = [0u8; 10];
+    day.copy_from_slice(&b[..10]);
+    let day_ms = match cache.ts_day {
+        Some((d, ms)) if d == day => ms,
+        _ => {
+            let ms = i64::from(parse_day(&s[..10])?.days_since_epoch()) * MS_PER_DAY;
+            cache.ts_day = Some((day, ms));
+            ms
+        }
+    };
+    let offset_ms = (oh * 60 + om) * 60_000 * if b[23] == b'-' { -1 } else { 1 };
+    Some(Timestamp::from_epoch_ms(
+        day_ms + ((h * 60 + mi) * 60 + se) * 1000 + ms - offset_ms,
+    ))
+}
+
+fn parse_day_cached(s: &str, cache: &mut RowCache) -> Option<TradingDay> {
+    if s.len() == 10 {
+        if let Some((d, day)) = cache.expiry
+            && d == s.as_bytes()
+        {
+            return Some(day);
+        }
+        let day = parse_day(s)?;
+        let mut d = [0u8; 10];
+        d.copy_from_slice(s.as_bytes());
+        cache.expiry = Some((d, day));
+        return Some(day);
+    }
+    parse_day(s)
+}
+
+/// [`parse_row`] with the shared-field cache of one file.
+fn parse_row_cached(
+    path: &str,
+    line: u64,
+    text: &str,
+    cache: &mut RowCache,
+) -> Result<Tick, FeedError> {
     let row = RowContext { path, line };
     if text.contains('"') {
         return Err(row.error(
@@ -259,13 +387,30 @@ pub fn parse_row(path: &str, line: u64, text: &str) -> Result<Tick, FeedError> {
                 .to_owned(),
         ));
     }
-    let fields: Vec<&str> = text.split(',').map(str::trim).collect();
-    if fields.len() != TICK_CSV_COLUMNS.len() {
+    let mut fields = [""; TICK_CSV_COLUMNS.len()];
+    let mut count = 0;
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    let mut put = |count: usize, start: usize, end: usize| {
+        if let Some(slot) = fields.get_mut(count) {
+            *slot = trim_field(text.get(start..end).unwrap_or(""));
+        }
+    };
+    for (i, &c) in bytes.iter().enumerate() {
+        if c == b',' {
+            put(count, start, i);
+            count += 1;
+            start = i + 1;
+        }
+    }
+    put(count, start, bytes.len());
+    count += 1;
+    if count != TICK_CSV_COLUMNS.len() {
         return Err(row.error(
             None,
             format!(
                 "{} columns, expected {} ({TICK_CSV_HEADER})",
-                fields.len(),
+                count,
                 TICK_CSV_COLUMNS.len()
             ),
         ));
@@ -273,7 +418,7 @@ pub fn parse_row(path: &str, line: u64, text: &str) -> Result<Tick, FeedError> {
     let raw_ts = fields[0];
     let ts = row.column(
         0,
-        parse_ts(raw_ts).ok_or_else(|| {
+        parse_ts_cached(raw_ts, cache).ok_or_else(|| {
             format!(
                 "{raw_ts:?} is not an RFC 3339 time with an offset; write it like 2025-12-02T09:15:00.250+05:30"
             )
@@ -281,7 +426,14 @@ pub fn parse_row(path: &str, line: u64, text: &str) -> Result<Tick, FeedError> {
     )?;
     let segment = row.column(1, parse_segment(fields[1]))?;
     let security_id = row.column(2, parse_u64(fields[2], "a security id", "13 or 49081"))?;
-    let underlying = row.column(3, check_underlying(fields[3]))?;
+    let underlying = match &cache.underlying {
+        Some(u) if u.as_str() == fields[3] => u.clone(),
+        _ => {
+            let u = row.column(3, check_underlying(fields[3]))?;
+            cache.underlying = Some(u.clone());
+            u
+        }
+    };
 
     const CONTRACT_COLUMNS: [usize; 3] = [4, 5, 6];
     let contract = match segment {
@@ -310,7 +462,7 @@ pub fn parse_row(path: &str, line: u64, text: &str) -> Result<Tick, FeedError> {
             let raw_expiry = fields[4];
             let expiry = row.column(
                 4,
-                parse_day(raw_expiry).ok_or_else(|| {
+                parse_day_cached(raw_expiry, cache).ok_or_else(|| {
                     format!("{raw_expiry:?} is not a date; write it like 2025-12-02")
                 }),
             )?;
@@ -400,6 +552,7 @@ pub struct ReplayFeed<R = BufReader<File>> {
     /// The time of the last good row (for the order check and `next_ts`).
     prev_ts: Option<Timestamp>,
     buf: Vec<u8>,
+    cache: RowCache,
 }
 
 impl ReplayFeed<BufReader<File>> {
@@ -429,6 +582,7 @@ impl<R: BufRead> ReplayFeed<R> {
             next: None,
             prev_ts: None,
             buf: Vec::with_capacity(256),
+            cache: RowCache::default(),
         };
         let header = match feed.read_line()? {
             Some(h) => h,
@@ -469,6 +623,22 @@ impl<R: BufRead> ReplayFeed<R> {
 
     /// Reads the next line without its line end; `None` at the end of the file.
     fn read_line(&mut self) -> Result<Option<String>, FeedError> {
+        if !self.read_line_raw()? {
+            return Ok(None);
+        }
+        match std::str::from_utf8(&self.buf) {
+            Ok(s) => Ok(Some(s.to_owned())),
+            Err(_) => Err(FeedError::Row {
+                path: self.path.clone(),
+                line: self.line,
+                column: None,
+                message: "the line is not UTF-8 text; is this a tick file?".to_owned(),
+            }),
+        }
+    }
+
+    /// Reads the next line into `buf` without its line end; false at the end.
+    fn read_line_raw(&mut self) -> Result<bool, FeedError> {
         self.buf.clear();
         // Two bytes more than the limit, so a full-length line with "\r\n" fits.
         let limit = LINE_BYTES_MAX as u64 + 2;
@@ -482,7 +652,7 @@ impl<R: BufRead> ReplayFeed<R> {
             message,
         };
         match read {
-            Ok(0) => return Ok(None),
+            Ok(0) => return Ok(false),
             Ok(_) => {}
             Err(e) => return Err(io_err(self.line, format!("cannot read the tick file: {e}"))),
         }
@@ -501,15 +671,7 @@ impl<R: BufRead> ReplayFeed<R> {
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
         }
-        match std::str::from_utf8(&self.buf) {
-            Ok(s) => Ok(Some(s.to_owned())),
-            Err(_) => Err(FeedError::Row {
-                path: self.path.clone(),
-                line: self.line,
-                column: None,
-                message: "the line is not UTF-8 text; is this a tick file?".to_owned(),
-            }),
-        }
+        Ok(true)
     }
 
     /// Reads the next row into `self.next` (skipping blank lines), checking the
@@ -518,15 +680,26 @@ impl<R: BufRead> ReplayFeed<R> {
         self.next = loop {
             // Each iteration consumes at least one line of the file, so the loop
             // ends at the end of the file.
-            let text = match self.read_line() {
-                Ok(Some(text)) => text,
-                Ok(None) => break None,
+            match self.read_line_raw() {
+                Ok(true) => {}
+                Ok(false) => break None,
                 Err(e) => break Some(Err(e)),
+            };
+            let text = match std::str::from_utf8(&self.buf) {
+                Ok(t) => t,
+                Err(_) => {
+                    break Some(Err(FeedError::Row {
+                        path: self.path.clone(),
+                        line: self.line,
+                        column: None,
+                        message: "the line is not UTF-8 text; is this a tick file?".to_owned(),
+                    }));
+                }
             };
             if text.trim().is_empty() {
                 continue;
             }
-            let parsed = parse_row(&self.path, self.line, &text).and_then(|tick| {
+            let parsed = parse_row_cached(&self.path, self.line, text, &mut self.cache).and_then(|tick| {
                 match self.prev_ts {
                     Some(prev) if tick.ts < prev => Err(FeedError::Row {
                         path: self.path.clone(),
@@ -740,5 +913,53 @@ impl<F: Feed, W: Write + Send> Feed for RecordingFeed<F, W> {
         let appended = self.inner.poll(now, out)?;
         self.recorder.record_all(&out[before..])?;
         Ok(appended)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Random times and prices per run of the fast-path test.
+    const CASES: usize = 50_000;
+
+    /// The hand-written fast paths of a replay agree with the exact parsers
+    /// they bypass, valid input or not. `TICKFILE_SEED` replays a run.
+    #[test]
+    fn fast_paths_agree_with_the_exact_parsers() {
+        let seed = std::env::var("TICKFILE_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| fastrand::u64(..));
+        println!("TICKFILE_SEED={seed}");
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut cache = RowCache::default();
+        for _ in 0..CASES {
+            let ts = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}{}{:02}:{:02}",
+                rng.u32(1969..=2100),
+                rng.u32(0..=13),
+                rng.u32(0..=32),
+                rng.u32(0..=25),
+                rng.u32(0..=61),
+                rng.u32(0..=61),
+                rng.u32(0..1000),
+                if rng.bool() { '+' } else { '-' },
+                rng.u32(0..=24),
+                rng.u32(0..=60),
+            );
+            assert_eq!(parse_ts_cached(&ts, &mut cache), parse_ts(&ts), "{ts}");
+            let price = match rng.u8(0..5) {
+                0 => format!("{}", rng.u64(0..10_000_000)),
+                1 => format!("{}.{}", rng.u64(0..100_000), rng.u32(0..10)),
+                2 => format!("{}.{:02}", rng.u64(0..100_000), rng.u32(0..100)),
+                3 => format!("{}.{:03}", rng.u64(0..1000), rng.u32(0..1000)),
+                _ => format!("{}", rng.u64(..)),
+            };
+            let exact = Decimal::from_str_exact(&price)
+                .ok()
+                .and_then(|d| Price::from_decimal(d).ok());
+            assert_eq!(parse_price(&price, "1").ok(), exact, "{price}");
+        }
     }
 }
