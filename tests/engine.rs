@@ -345,6 +345,60 @@ mod persisted {
         );
     }
 
+    /// A log long enough that recovery decodes on a helper thread while it
+    /// replays: a clean one recovers exactly, and a bad record deep in it is
+    /// refused by its own version even when a later record is bad too (the
+    /// helper decodes ahead, but refusals come in version order).
+    #[test]
+    fn a_long_log_replays_in_order_and_refuses_the_first_bad_record() {
+        const RECORDS: u64 = 10_000;
+        /// Records to damage: (version, "lies" or "short").
+        type Damage = &'static [(u64, &'static str)];
+        /// The refusal expected: (version, words in it); `None`: recovers.
+        type Expected = Option<(u64, &'static str)>;
+        let cases: [(Damage, Expected); 3] = [
+            (&[], None),
+            (
+                &[(7_000, "lies"), (9_000, "short")],
+                Some((7_000, "post-image")),
+            ),
+            (
+                &[(6_001, "short"), (8_000, "lies")],
+                Some((6_001, "expected 16")),
+            ),
+        ];
+        for (damage, expected) in cases {
+            let (_, _, stores) = stores();
+            let rec = wal::Recovered::open(stores.wal.clone(), &opts()).unwrap();
+            let log: wal::Wal = rec.start(None).unwrap();
+            for seq in 1..=RECORDS {
+                let mut b = 1u64.to_le_bytes().to_vec();
+                match damage.iter().find(|d| d.0 == seq).map(|d| d.1) {
+                    Some("lies") => b.extend_from_slice(&(seq + 1).to_le_bytes()),
+                    Some(_) => b.extend_from_slice(&[0u8; 3]),
+                    None => b.extend_from_slice(&seq.to_le_bytes()),
+                }
+                log.append(seq, b).unwrap();
+            }
+            log.wait_durable(RECORDS).unwrap();
+            drop(log);
+            match (open(&stores), expected) {
+                (Ok((e, info)), None) => {
+                    assert_eq!((info.replayed, info.version), (RECORDS, RECORDS));
+                    assert_eq!(e.head().state, RECORDS);
+                }
+                (Err(RecoveryError::Replay { version, why }), Some((at, words))) => {
+                    assert_eq!(version, at, "{why}");
+                    assert!(why.contains(words), "{why}");
+                }
+                (other, _) => panic!(
+                    "damage {damage:?}: expected {expected:?}, got {:?}",
+                    other.map(|o| o.1)
+                ),
+            }
+        }
+    }
+
     #[test]
     fn a_log_that_ends_before_the_snapshot_is_refused() {
         let (wal_sim, _, stores) = stores();

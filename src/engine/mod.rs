@@ -4,8 +4,10 @@
 //! # The commit protocol (DESIGN §3)
 //!
 //! 1. Load the head state `s` (version `v`).
-//! 2. Run the pure transition `M::apply(&s, op)`. A `Reject` goes back to the
-//!    caller: nothing changed, nothing logged.
+//! 2. Run the pure transition. The new state is built in the allocation it will
+//!    be published in: `s` is cloned into a fresh `Arc` and
+//!    [`Machine::apply_into`] updates that clone in place. A `Reject` goes back
+//!    to the caller: nothing changed, nothing logged.
 //! 3. Compare-and-swap the head from `s` to the new state (version `v + 1`). On a
 //!    lost race, back off and retry from 1. The version is the one the CAS won;
 //!    no number is taken before the CAS, so a failed CAS leaves no hole.
@@ -22,7 +24,17 @@
 //!   durable hook, after the fsync that covers the version it stores and before
 //!   any waiter of that version wakes. Any thread may read it.
 //! - `poisoned` is set once, by a committer whose hand-off failed.
+//! - `durable_hint` is a lower bound of the journal's durable watermark that
+//!   committers share (raised with `fetch_max` from real reads of the
+//!   watermark), so that a commit within `pending_max` of it does not read the
+//!   watermark, whose cache line the log writer updates after every batch.
 //! - The transition closure is pure: it may run several times under contention.
+//!
+//! Reading: [`Engine::head`] and [`Engine::durable`] return an owned `Arc`;
+//! [`Engine::with_head`] and [`Engine::with_durable`] read in place; a hot
+//! reader keeps an [`Engine::durable_reader`], which checks for a newer durable
+//! state with one relaxed load (the log publishes the durable view once per
+//! acknowledged batch, so the check almost always finds the state it has).
 
 mod journal;
 pub mod recovery;

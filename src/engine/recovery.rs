@@ -5,13 +5,13 @@
 use std::sync::Arc as StdArc;
 
 use super::snapshot::SnapshotStore;
-use super::{Engine, Journal, RecordCodec, Versioned, WalJournal};
+use super::{Engine, Journal, Machine, RecordCodec, Versioned, WalJournal};
 use crate::sync::{Arc, AtomicArc};
 
 /// What a machine needs to be stored and recovered.
 pub trait Persist: RecordCodec<State: Clone> {
     /// What a journal record says the state was after it.
-    type Post: std::fmt::Debug;
+    type Post: std::fmt::Debug + Send;
     /// The state of a brand-new data directory.
     fn initial(&self) -> Self::State;
     /// Decodes a journal payload into its operation and stored post-image.
@@ -151,23 +151,42 @@ fn load_base<M: Persist>(
     }
 }
 
+/// Records one chunk of the decoding helper carries (see [`replay`]).
+const DECODE_CHUNK_RECORDS: usize = 1024;
+/// Decoded chunks the helper may run ahead of the replay.
+const DECODE_CHUNKS_AHEAD_MAX: usize = 4;
+/// Below this many records the helper thread is not worth starting.
+const DECODE_HELPER_RECORDS_MIN: usize = 4 * DECODE_CHUNK_RECORDS;
+
+/// A record's version and what decoding it gave.
+type Decoded<M> = (
+    u64,
+    Result<(<M as Machine>::Op, <M as Persist>::Post), String>,
+);
+
 /// Re-applies `records` on `state`, checking each against its post-image.
 /// Each record is applied in place into a second state that the two then
 /// swap, so a record costs one clone of the state and no allocation.
+///
+/// A long log is decoded on a helper thread, a chunk at a time, while this
+/// thread applies the chunk before (decoding is pure and costs about as much
+/// as applying). Records are still applied, checked and refused strictly in
+/// order: a record that does not decode is reported when the replay reaches
+/// it, after every record before it applied cleanly.
 fn replay<'a, M: Persist>(
     machine: &M,
     state: &mut Versioned<M::State>,
-    records: impl Iterator<Item = (u64, &'a [u8])>,
+    records: impl Iterator<Item = (u64, &'a [u8])> + Send,
     mut visit: impl FnMut(u64, &M::Op, &M::State),
 ) -> Result<u64, RecoveryError> {
     let mut replayed = 0;
     let mut next = state.state.clone();
-    for (seq, bytes) in records {
+    let mut apply = |seq: u64, decoded: Result<(M::Op, M::Post), String>| {
         let fail = |why: String| RecoveryError::Replay { version: seq, why };
         if seq != state.version + 1 {
             return Err(fail(format!("expected version {}", state.version + 1)));
         }
-        let (op, post) = M::decode_record(bytes).map_err(fail)?;
+        let (op, post) = decoded.map_err(fail)?;
         next.clone_from(&state.state);
         machine
             .replay_into(&state.state, &op, &mut next)
@@ -181,7 +200,43 @@ fn replay<'a, M: Persist>(
         std::mem::swap(&mut state.state, &mut next);
         state.version = seq;
         replayed += 1;
+        Ok(())
+    };
+    if records.size_hint().0 < DECODE_HELPER_RECORDS_MIN {
+        for (seq, bytes) in records {
+            apply(seq, M::decode_record(bytes))?;
+        }
+        return Ok(replayed);
     }
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Decoded<M>>>(DECODE_CHUNKS_AHEAD_MAX);
+        s.spawn(move || {
+            let mut chunk = Vec::with_capacity(DECODE_CHUNK_RECORDS);
+            // Bound: the records; stops early when the replay hung up (it
+            // refused a record).
+            for (seq, bytes) in records {
+                chunk.push((seq, M::decode_record(bytes)));
+                if chunk.len() == DECODE_CHUNK_RECORDS {
+                    let full =
+                        std::mem::replace(&mut chunk, Vec::with_capacity(DECODE_CHUNK_RECORDS));
+                    if tx.send(full).is_err() {
+                        return;
+                    }
+                }
+            }
+            if !chunk.is_empty() {
+                let _ = tx.send(chunk);
+            }
+        });
+        // Bound: the chunks the helper sends; `rx` is dropped on an early
+        // return, which stops the helper before the scope joins it.
+        for chunk in rx {
+            for (seq, decoded) in chunk {
+                apply(seq, decoded)?;
+            }
+        }
+        Ok::<(), RecoveryError>(())
+    })?;
     Ok(replayed)
 }
 

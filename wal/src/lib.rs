@@ -72,8 +72,9 @@
 //! - the frame at `E` runs past the end of the file (a cut file); or
 //! - its header checks, and its payload checksum field and everything after it
 //!   are zero; or
-//! - its header does not check, its header checksum field and everything after
-//!   it are zero, and its first non-zero bytes are the start of the magic.
+//! - its header does not check, nothing non-zero follows its header (at most
+//!   part of its header checksum field was written), and its first non-zero
+//!   bytes are the start of the magic.
 //!
 //! The writer never writes a zero checksum field (two salt bits in the flags are
 //! bumped until both checksums are non-zero), so a frame written whole never
@@ -93,16 +94,36 @@
 //! # Durability and failure
 //!
 //! One writer thread owns the active segment. Producers hand it `(seq, record)`
-//! in any order through a bounded channel; it keeps a reorder buffer (a ring of
-//! `in_flight_max` slots indexed by sequence number: `append` keeps every producer
-//! within that distance of the durable watermark) and
-//! writes only the contiguous prefix, one write and one fdatasync per batch, with
-//! no artificial delay. It then publishes the durable watermark (the highest
-//! contiguous fsynced sequence), calls the durable hook and wakes exactly the
-//! waiters the watermark covers. The first failed write, fsync, create or rename
-//! poisons the log: every current and future waiter gets [`Error::Poisoned`] at
-//! once, and nothing more is acknowledged (the watermark is stored under the
-//! waiters' lock, so it can never move after a poison).
+//! in any order through a ring of `in_flight_max` slots indexed by sequence
+//! number (`ring.rs`; `append` keeps every producer within that distance of the
+//! durable watermark, so each record in flight has its own slot, and the ring is
+//! also the reorder buffer). A producer moves its record into its slot and marks
+//! it published; it wakes the writer only if the writer parked, so the writer is
+//! woken per batch, not per record. The writer encodes the contiguous prefix
+//! straight into its batch buffer and writes it, one write and one fdatasync per
+//! batch. It then calls the durable hook with the batch's last record and
+//! publishes the durable watermark (the highest contiguous fsynced sequence),
+//! waking exactly the waiters the watermark covers. A record stays in its slot
+//! until a producer reuses the slot (so the producer, not the writer, frees what
+//! the producer allocated) or the writer goes idle (then it drops them itself).
+//!
+//! Two policies keep the writer off the producers' cache lines while records
+//! stream in and nobody waits for one; neither ever delays a waiter by more
+//! than a few microseconds, and neither acknowledges anything early:
+//! - *gathering*: when the next record arrived within a few microseconds of the
+//!   previous batch and no one waits, the writer lets up to 256 records gather,
+//!   for at most 20 us, before it writes;
+//! - *deferred publication*: after an fdatasync the writer publishes (hook and
+//!   watermark) at once only if someone waits for a record it just made durable,
+//!   or `in_flight_max / 4` records await publication; otherwise the next batch
+//!   publishes both. **The writer never goes idle with a written, unpublished
+//!   record**, so a waiter that arrives later is woken by the next publication
+//!   or, at the latest, before the writer sleeps.
+//!
+//! The first failed write, fsync, create or rename poisons the log: every
+//! current and future waiter gets [`Error::Poisoned`] at once, and nothing more
+//! is acknowledged (the watermark is stored under the waiters' lock, so it can
+//! never move after a poison).
 //!
 //! A second thread keeps the next segment ready: a zero-filled, fdatasynced
 //! `spare-N.tmp`, so rotation costs a rename and a directory fsync. Its failure

@@ -54,7 +54,7 @@ static ZEROS: [u8; ZERO_CHUNK_BYTES] = [0; ZERO_CHUNK_BYTES];
 /// Whether every byte is zero. Compares whole chunks against a zero page
 /// (`memcmp`, vectorized even in debug builds): recovery checks the zeroed
 /// rest of every 64 MiB segment.
-fn all_zero(bytes: &[u8]) -> bool {
+pub(crate) fn all_zero(bytes: &[u8]) -> bool {
     bytes
         .chunks(ZERO_CHUNK_BYTES)
         .all(|c| c == &ZEROS[..c.len()])
@@ -94,7 +94,9 @@ pub(crate) fn scan(
             tail,
         };
         let rest = &bytes[off..];
-        if all_zero(rest) {
+        // A frame starts with the (non-zero) magic: only the end of the data
+        // needs the scan of everything after it.
+        if rest.first().is_none_or(|&b| b == 0) && all_zero(rest) {
             return Ok(done(off, seq, Tail::Clean));
         }
         // Something non-zero follows: the next frame, or damage.
@@ -169,12 +171,15 @@ pub(crate) fn scan(
 /// - the frame runs past the end of the file; or
 /// - its header checks, and its payload checksum field and everything after it
 ///   to the end of the file are zero; or
-/// - its header does not check, its header checksum field and everything after
-///   it are zero, and its first non-zero bytes are the start of the magic.
+/// - its header does not check, nothing non-zero follows its header (at most
+///   part of its header checksum field was written: a write cut, at any byte,
+///   before the header was whole), and its first non-zero bytes are the start
+///   of the magic.
 ///
 /// The writer never writes a zero checksum field (see [`frame::encode`]), so a
-/// frame written whole never looks torn, whatever bit in it flips; a stray bit in
-/// the zeros after the end never looks like the start of the magic.
+/// frame written whole never looks torn, whatever bit in it flips (its payload
+/// checksum, after its header, is never zero); a stray bit in the zeros after
+/// the end never looks like the start of the magic.
 fn torn_frame(bytes: &[u8], off: usize, frame_len: Option<usize>) -> bool {
     let magic = frame::MAGIC.to_le_bytes();
     let rest = &bytes[off..];
@@ -186,7 +191,7 @@ fn torn_frame(bytes: &[u8], off: usize, frame_len: Option<usize>) -> bool {
         Some(len) if len > rest.len() => true,
         Some(len) => all_zero(&rest[len - frame::TRAILER_BYTES..]),
         None if rest.len() < HEADER_BYTES => starts_like_a_frame,
-        None => starts_like_a_frame && all_zero(&rest[HEADER_BYTES - 4..]),
+        None => starts_like_a_frame && nonzero_end(rest) <= HEADER_BYTES,
     }
 }
 
@@ -277,6 +282,33 @@ mod tests {
         bytes[second + 100] ^= 1;
         let err = scan_all(&bytes, 1, true).unwrap_err();
         assert_eq!(err.kind, CorruptionKind::PayloadChecksum);
+    }
+
+    /// A write cut inside the header's checksum field (a failed write keeps
+    /// any prefix of its bytes) is a torn tail; the same header followed by
+    /// anything non-zero is not.
+    #[test]
+    fn a_header_cut_inside_its_checksum_is_torn_but_not_with_data_after() {
+        let mut bytes = segment(&[b"first", b"second"], 1, 1024);
+        let second = frame::frame_bytes(5);
+        for kept in [HEADER_BYTES - 3, HEADER_BYTES - 2, HEADER_BYTES - 1] {
+            let mut torn = bytes.clone();
+            torn[second + kept..].fill(0);
+            let (s, got) = scan_all(&torn, 1, true).unwrap();
+            assert_eq!(got.len(), 1, "cut after {kept} header bytes");
+            assert!(
+                matches!(s.tail, Tail::Torn { offset, .. } if offset == second as u64),
+                "cut after {kept} header bytes: {:?}",
+                s.tail
+            );
+            // Not in a sealed segment, and not with a byte after the header.
+            assert!(scan_all(&torn, 1, false).is_err());
+            torn[second + HEADER_BYTES + 1] = 1;
+            assert!(scan_all(&torn, 1, true).is_err(), "data after the header");
+        }
+        // The whole frame with its checksum field damaged is refused.
+        bytes[second + HEADER_BYTES - 1] ^= 1;
+        assert!(scan_all(&bytes, 1, true).is_err());
     }
 
     #[test]

@@ -44,6 +44,24 @@ pub trait Storage: Send + Sync + fmt::Debug {
     fn list(&self) -> io::Result<Vec<String>>;
     /// Reads a whole file.
     fn read(&self, name: &str) -> io::Result<Vec<u8>>;
+    /// Reads a whole file a chunk of `chunk_bytes` at a time (the last one may
+    /// be shorter), calling `sink(file_len, chunk)` for each chunk in order,
+    /// and returns the file's length. Lets a reader keep only what it needs of
+    /// a large, mostly zero file. The default reads the whole file with
+    /// [`Storage::read`].
+    fn read_chunks(
+        &self,
+        name: &str,
+        chunk_bytes: usize,
+        sink: &mut dyn FnMut(u64, &[u8]),
+    ) -> io::Result<u64> {
+        let data = self.read(name)?;
+        let len = data.len() as u64;
+        for chunk in data.chunks(chunk_bytes.max(1)) {
+            sink(len, chunk);
+        }
+        Ok(len)
+    }
     /// Creates a new, empty file; fails if it exists.
     fn create(&self, name: &str) -> io::Result<Box<dyn StorageFile>>;
     /// Opens an existing file for writing.
@@ -161,6 +179,39 @@ impl Storage for FsStorage {
 
     fn read(&self, name: &str) -> io::Result<Vec<u8>> {
         fs::read(self.path(name))
+    }
+
+    fn read_chunks(
+        &self,
+        name: &str,
+        chunk_bytes: usize,
+        sink: &mut dyn FnMut(u64, &[u8]),
+    ) -> io::Result<u64> {
+        let mut file = File::open(self.path(name))?;
+        let len = file.metadata()?.len();
+        let mut buf = vec![0u8; chunk_bytes.max(1)];
+        let mut offset = 0u64;
+        // Bound: file length / chunk_bytes turns.
+        loop {
+            let mut filled = 0;
+            // Bound: each turn reads at least one byte, or ends the chunk.
+            while filled < buf.len() {
+                match file.read(&mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if filled > 0 {
+                // A file that grew while read reports what was read.
+                sink(len.max(offset + filled as u64), &buf[..filled]);
+                offset += filled as u64;
+            }
+            if filled < buf.len() {
+                return Ok(offset);
+            }
+        }
     }
 
     fn create(&self, name: &str) -> io::Result<Box<dyn StorageFile>> {
