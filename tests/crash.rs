@@ -35,13 +35,14 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::str::FromStr;
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use rust_decimal::Decimal;
 use serde_json::Value;
+
+mod common;
+use common::{SIGKILL, bin, check_balance, env_u64, run, success};
 
 const KILLS_DEFAULT: u64 = 50;
 /// One run in this many is killed 1..=5 ms after its spawn.
@@ -58,39 +59,6 @@ const VERIFY_EVERY: u64 = 10;
 /// How long a child may take to print its first ack (generous: a debug build
 /// on a loaded machine).
 const FIRST_ACK_TIMEOUT: Duration = Duration::from_secs(120);
-const SIGKILL: i32 = 9;
-
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dhan_scalper"))
-}
-
-/// Runs a read-only or maintenance command to completion.
-fn run(data: &Path, args: &[&str]) -> Output {
-    bin()
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run dhan_scalper {args:?}: {e}"))
-}
-
-/// Its stdout, after checking that it succeeded.
-fn success(o: &Output, what: &str, ctx: &str) -> String {
-    assert!(
-        o.status.success(),
-        "{ctx}: `{what}` failed ({}): {}{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr),
-        String::from_utf8_lossy(&o.stdout)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap_or_else(|e| panic!("{ctx}: `{what}`: {e}"))
-}
-
 /// When a run's child is killed.
 #[derive(Debug, Clone, Copy)]
 enum KillAt {
@@ -214,40 +182,6 @@ fn stress_and_kill(data: &Path, seed: u64, kill_at: KillAt, ctx: &str) -> Killed
         ack_max,
         stderr,
     }
-}
-
-fn decimal(b: &Value, field: &str, ctx: &str) -> Decimal {
-    let s = b[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("{ctx}: balance has no string {field}: {b}"));
-    Decimal::from_str(s).unwrap_or_else(|e| panic!("{ctx}: {field} {s:?}: {e}"))
-}
-
-/// The invariants of one balance object.
-fn check_balance(b: &Value, ctx: &str) {
-    let [available, used, total, realized_pnl, fees, net_deposits] = [
-        "available",
-        "used",
-        "total",
-        "realized_pnl",
-        "fees",
-        "net_deposits",
-    ]
-    .map(|f| decimal(b, f, ctx));
-    assert_eq!(
-        total,
-        available + used,
-        "{ctx}: total != available + used: {b}"
-    );
-    assert_eq!(
-        total,
-        net_deposits + realized_pnl - fees,
-        "{ctx}: the conservation law is broken: {b}"
-    );
-    assert!(
-        available >= Decimal::ZERO && used >= Decimal::ZERO && fees >= Decimal::ZERO,
-        "{ctx}: a negative balance: {b}"
-    );
 }
 
 /// What a dump showed.

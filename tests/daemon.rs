@@ -22,13 +22,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::str::FromStr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
 use serde_json::Value;
+
+mod common;
+use common::{SIGKILL, bin, check_balance, decimal, env_u64, parse_json, run, success};
 
 const KILLS_DEFAULT: u64 = 3;
 /// How long a daemon may take to send its first buy (the signal needs a few
@@ -44,16 +47,6 @@ const KILL_DELAY_MS_MAX: u64 = 1_500;
 const RESTART_SECS: &str = "3";
 /// `paper.starting_balance` of the built-in config (fast.yml keeps it).
 const STARTING_BALANCE: &str = "200000";
-const SIGKILL: i32 = 9;
-
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dhan_scalper"))
-}
-
 fn fast_yml() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fast.yml")
 }
@@ -69,33 +62,6 @@ fn config_with(dir: &Path, name: &str, global_lines: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write the test config");
     path
-}
-
-/// Runs a command to completion.
-fn run(data: &Path, args: &[&str]) -> Output {
-    bin()
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run dhan_scalper {args:?}: {e}"))
-}
-
-/// Its stdout, after checking that it succeeded.
-fn success(o: &Output, what: &str, ctx: &str) -> String {
-    assert!(
-        o.status.success(),
-        "{ctx}: `{what}` failed ({}): {}{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr),
-        String::from_utf8_lossy(&o.stdout)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap_or_else(|e| panic!("{ctx}: `{what}`: {e}"))
-}
-
-fn parse_json(text: &str, what: &str, ctx: &str) -> Value {
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{ctx}: {what}: {e}: {text}"))
 }
 
 fn status(data: &Path, ctx: &str) -> Value {
@@ -149,40 +115,10 @@ fn merge(all: &mut BTreeMap<u64, Value>, new: BTreeMap<u64, Value>, what: &str, 
     }
 }
 
-fn decimal(v: &Value, field: &str, ctx: &str) -> Decimal {
-    let s = v[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("{ctx}: no string {field} in {v}"));
-    Decimal::from_str(s).unwrap_or_else(|e| panic!("{ctx}: {field} {s:?}: {e}"))
-}
-
 fn u64_of(v: &Value, field: &str, ctx: &str) -> u64 {
     v[field]
         .as_u64()
         .unwrap_or_else(|| panic!("{ctx}: no integer {field} in {v}"))
-}
-
-/// The balance invariants.
-fn check_balance(b: &Value, ctx: &str) {
-    let [available, used, total, realized, fees, deposits] = [
-        "available",
-        "used",
-        "total",
-        "realized_pnl",
-        "fees",
-        "net_deposits",
-    ]
-    .map(|f| decimal(b, f, ctx));
-    assert_eq!(
-        total,
-        available + used,
-        "{ctx}: total != available + used: {b}"
-    );
-    assert_eq!(
-        total,
-        deposits + realized - fees,
-        "{ctx}: total != net_deposits + realized_pnl - fees: {b}"
-    );
 }
 
 /// Open positions as `segment:security_id -> qty`.
