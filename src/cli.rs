@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use crate::error::AppError;
 use crate::ledger::Ledger;
 use crate::logging::{self, LogFormat, Verbosity};
 use crate::money::Amount;
+use crate::progress::{BarTarget, RecoveryBar};
 use crate::stress::{self, LedgerEngine};
 use crate::wallet::{Op, State};
 
@@ -210,6 +212,9 @@ pub enum WalCommand {
     Checkpoint,
 }
 
+/// Whether `open_stores` may draw the recovery progress bar (set by `run`).
+static RECOVERY_BAR: AtomicBool = AtomicBool::new(false);
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), AppError> {
     let verbosity = match &cli.command {
@@ -219,6 +224,15 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         _ => Verbosity::Quiet,
     };
     logging::init_with(cli.log_format, verbosity);
+    // A long recovery draws a bar on stderr (a terminal only), except with
+    // `-q` on a session or with JSON logs, which are for machines.
+    let quiet_session = matches!(&cli.command,
+        Command::EventDriven(a) | Command::Paper(PaperArgs { session: a, .. }) if a.quiet);
+    // Relaxed: read only later on this same thread (`open_stores`).
+    RECOVERY_BAR.store(
+        !quiet_session && cli.log_format == LogFormat::Text,
+        Ordering::Relaxed,
+    );
     let config = crate::config::Config::load(cli.config.as_deref())?;
     let data_dir = cli
         .data_dir
@@ -399,8 +413,18 @@ fn open_engine_with(
 }
 
 fn open_stores(stores: Stores, ledger: Ledger) -> Result<(LedgerEngine, Stores), AppError> {
-    let (engine, info) =
-        recovery::open(ledger, &stores, &wal_options(), PENDING_MAX).map_err(recovery_error)?;
+    // Relaxed: written once by `run` on this thread before any engine opens.
+    let target = if RECOVERY_BAR.load(Ordering::Relaxed) {
+        BarTarget::Stderr
+    } else {
+        BarTarget::Hidden
+    };
+    let mut bar = RecoveryBar::new(target);
+    let opened = recovery::open_observed(ledger, &stores, &wal_options(), PENDING_MAX, &mut |p| {
+        bar.observe(p)
+    });
+    drop(bar);
+    let (engine, info) = opened.map_err(recovery_error)?;
     if let Some(torn) = &info.log.torn_tail {
         eprintln!(
             "recovered: truncated a torn tail of {} bytes at {}:{} (an unacknowledged write)",

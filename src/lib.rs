@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod logging;
 pub mod market;
 pub mod money;
+pub mod progress;
 pub mod risk;
 pub mod scheduler;
 pub mod strategy;

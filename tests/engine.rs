@@ -399,6 +399,85 @@ mod persisted {
         }
     }
 
+    /// Progress: the scan counts segments, the replay counts records; each
+    /// phase starts at 0, only grows, ends at its total, and the replay is
+    /// reported at a bounded rate (start, every 65,536 records, end).
+    #[test]
+    fn recovery_reports_its_progress_per_phase() {
+        use recovery::{PROGRESS_EVERY_RECORDS, RecoveryPhase, RecoveryProgress};
+        const RECORDS: u64 = 150_000;
+        let (wal_sim, _, stores) = stores();
+        let big = wal::Options {
+            segment_bytes: 1 << 20,
+            ..opts()
+        };
+        let rec = wal::Recovered::open(stores.wal.clone(), &big).unwrap();
+        let log: wal::Wal = rec.start(None).unwrap();
+        for seq in 1..=RECORDS {
+            let mut b = 1u64.to_le_bytes().to_vec();
+            b.extend_from_slice(&seq.to_le_bytes());
+            log.append(seq, b).unwrap();
+        }
+        log.wait_durable(RECORDS).unwrap();
+        drop(log);
+        let segments = wal_sim
+            .names()
+            .iter()
+            .filter(|n| n.ends_with(".wal"))
+            .count() as u64;
+        assert!(segments >= 2, "expected several segments, got {segments}");
+
+        let mut seen: Vec<RecoveryProgress> = Vec::new();
+        let (e, info) =
+            recovery::open_observed(Counter, &stores, &big, 256, &mut |p| seen.push(p)).unwrap();
+        assert_eq!((info.replayed, e.head().state), (RECORDS, RECORDS));
+        let phase = |ph| -> Vec<(u64, u64)> {
+            seen.iter()
+                .filter(|p| p.phase == ph)
+                .map(|p| (p.done, p.total))
+                .collect()
+        };
+        let scan = phase(RecoveryPhase::Scan);
+        let expected_scan: Vec<(u64, u64)> = (0..=segments).map(|d| (d, segments)).collect();
+        assert_eq!(scan, expected_scan);
+        // Hand-computed: 0, 65,536, 131,072, then the end at 150,000.
+        let replay = phase(RecoveryPhase::Replay);
+        assert_eq!(
+            replay,
+            [
+                (0, RECORDS),
+                (PROGRESS_EVERY_RECORDS, RECORDS),
+                (2 * PROGRESS_EVERY_RECORDS, RECORDS),
+                (RECORDS, RECORDS),
+            ]
+        );
+        // Scan first, then replay.
+        let first_replay = seen
+            .iter()
+            .position(|p| p.phase == RecoveryPhase::Replay)
+            .unwrap();
+        assert!(
+            seen[first_replay..]
+                .iter()
+                .all(|p| p.phase == RecoveryPhase::Replay)
+        );
+
+        // An empty replay still reports its start and end in one call.
+        drop(e);
+        let mut seen: Vec<RecoveryProgress> = Vec::new();
+        let (e, _) = recovery::open(Counter, &stores, &big, 256).unwrap();
+        e.checkpoint(&stores).unwrap();
+        drop(e);
+        let (_, info) =
+            recovery::open_observed(Counter, &stores, &big, 256, &mut |p| seen.push(p)).unwrap();
+        assert_eq!(info.replayed, 0);
+        let last = seen.last().copied().unwrap();
+        assert_eq!(
+            (last.phase, last.done, last.total),
+            (RecoveryPhase::Replay, 0, 0)
+        );
+    }
+
     #[test]
     fn a_log_that_ends_before_the_snapshot_is_refused() {
         let (wal_sim, _, stores) = stores();

@@ -51,7 +51,9 @@ use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::sync::{Arc, AtomicArc};
 
 pub use journal::{Journal, JournalItem, RecordCodec, WalJournal};
-pub use recovery::{Inspected, Persist, RecoveryError, RecoveryInfo, Stores};
+pub use recovery::{
+    Inspected, Persist, RecoveryError, RecoveryInfo, RecoveryPhase, RecoveryProgress, Stores,
+};
 
 /// A state and the version that produced it (0 for the initial state).
 #[derive(Debug, Clone, PartialEq, Eq)]

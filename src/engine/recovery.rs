@@ -67,6 +67,31 @@ pub struct RecoveryInfo {
     pub segments_deleted: usize,
 }
 
+/// The phase a [`RecoveryProgress`] report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryPhase {
+    /// Reading and checking the log: `done` and `total` count segments.
+    Scan,
+    /// Re-applying records and checking their post-images: `done` and
+    /// `total` count records.
+    Replay,
+}
+
+/// How far recovery got (see [`open_observed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryProgress {
+    /// What is being counted.
+    pub phase: RecoveryPhase,
+    /// Units of the phase finished so far.
+    pub done: u64,
+    /// Units of the phase in all.
+    pub total: u64,
+}
+
+/// Replay reports progress every this many records (and at its start and
+/// end), never per record.
+pub const PROGRESS_EVERY_RECORDS: u64 = 65_536;
+
 /// Why recovery refused.
 #[derive(Debug)]
 pub enum RecoveryError {
@@ -173,11 +198,38 @@ type Decoded<M> = (
 /// as applying). Records are still applied, checked and refused strictly in
 /// order: a record that does not decode is reported when the replay reaches
 /// it, after every record before it applied cleanly.
+///
+/// `progress(done, total)` hears of the records replayed: at the start
+/// (`done = 0`), every [`PROGRESS_EVERY_RECORDS`], and at the end when that
+/// is not a multiple of it (so the last call has `done == total`).
 fn replay<'a, M: Persist>(
     machine: &M,
     state: &mut Versioned<M::State>,
     records: impl Iterator<Item = (u64, &'a [u8])> + Send,
     mut visit: impl FnMut(u64, &M::Op, &M::State),
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<u64, RecoveryError> {
+    let total = records.size_hint().0 as u64;
+    progress(0, total);
+    let replayed = replay_records(machine, state, records, &mut visit, &mut |done| {
+        if done % PROGRESS_EVERY_RECORDS == 0 {
+            progress(done, total);
+        }
+    })?;
+    if replayed % PROGRESS_EVERY_RECORDS != 0 {
+        progress(replayed, total);
+    }
+    Ok(replayed)
+}
+
+/// [`replay`] without the start and end reports: `tick(replayed)` runs after
+/// every record.
+fn replay_records<'a, M: Persist>(
+    machine: &M,
+    state: &mut Versioned<M::State>,
+    records: impl Iterator<Item = (u64, &'a [u8])> + Send,
+    visit: &mut impl FnMut(u64, &M::Op, &M::State),
+    tick: &mut impl FnMut(u64),
 ) -> Result<u64, RecoveryError> {
     let mut replayed = 0;
     let mut next = state.state.clone();
@@ -200,6 +252,7 @@ fn replay<'a, M: Persist>(
         std::mem::swap(&mut state.state, &mut next);
         state.version = seq;
         replayed += 1;
+        tick(replayed);
         Ok(())
     };
     if records.size_hint().0 < DECODE_HELPER_RECORDS_MIN {
@@ -258,7 +311,7 @@ pub fn inspect<M: Persist>(
     };
     let (records, log) = wal::inspect(stores.wal.as_ref(), &opts)?;
     let mut state = base;
-    replay(machine, &mut state, records.iter(), visit)?;
+    replay(machine, &mut state, records.iter(), visit, &mut |_, _| {})?;
     Ok(Inspected {
         snapshot,
         state,
@@ -266,26 +319,62 @@ pub fn inspect<M: Persist>(
     })
 }
 
+/// An engine and what recovery did to start it.
+pub type Opened<M> = (Engine<M, WalJournal<M>>, RecoveryInfo);
+
 /// Rebuilds the state from `stores` and starts an engine on it.
 pub fn open<M: Persist>(
     machine: M,
     stores: &Stores,
     wal_options: &wal::Options,
     pending_max: u64,
-) -> Result<(Engine<M, WalJournal<M>>, RecoveryInfo), RecoveryError> {
+) -> Result<Opened<M>, RecoveryError> {
+    open_observed(machine, stores, wal_options, pending_max, &mut |_| {})
+}
+
+/// [`open`], reporting progress to `progress` (for a progress bar): first
+/// the [`RecoveryPhase::Scan`] of the log, once before the first segment
+/// (`done = 0`) and after each segment; then the [`RecoveryPhase::Replay`],
+/// once before the first record (`done = 0`), every
+/// [`PROGRESS_EVERY_RECORDS`] records, and at its end. In each phase `done`
+/// only grows, `total` stays the same, and the last report of a phase that
+/// completes has `done == total`; the replay's total is
+/// [`RecoveryInfo::replayed`] of a recovery that succeeds. A refusal stops the
+/// reports. `progress` runs on the calling thread.
+pub fn open_observed<M: Persist>(
+    machine: M,
+    stores: &Stores,
+    wal_options: &wal::Options,
+    pending_max: u64,
+    progress: &mut dyn FnMut(RecoveryProgress),
+) -> Result<Opened<M>, RecoveryError> {
     let snapshots = SnapshotStore::new(stores.snapshots.clone());
     let (base, snapshot_version, skipped) = load_base(&machine, &snapshots)?;
     let opts = wal::Options {
         recover_from: snapshot_version + 1,
         ..wal_options.clone()
     };
-    let recovered = wal::Recovered::open(stores.wal.clone(), &opts)?;
+    let recovered =
+        wal::Recovered::open_observed(stores.wal.clone(), &opts, &mut |done, total| {
+            progress(RecoveryProgress {
+                phase: RecoveryPhase::Scan,
+                done,
+                total,
+            })
+        })?;
     let mut state = base;
     let replayed = replay(
         &machine,
         &mut state,
         recovered.records().iter(),
         |_, _, _| {},
+        &mut |done, total| {
+            progress(RecoveryProgress {
+                phase: RecoveryPhase::Replay,
+                done,
+                total,
+            })
+        },
     )?;
     if state.version + 1 != recovered.next_seq() {
         return Err(RecoveryError::Replay {

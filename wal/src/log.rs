@@ -223,8 +223,17 @@ fn list_dir(storage: &dyn Storage, writable: bool) -> Result<(SegmentList, Vec<S
     Ok((segments, temp_files))
 }
 
-fn scan_dir(storage: &dyn Storage, opts: &Options, writable: bool) -> Result<Scan> {
+/// `progress(done, total)` is told the segments checked so far: once before
+/// the first (0) and after each one.
+fn scan_dir(
+    storage: &dyn Storage,
+    opts: &Options,
+    writable: bool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Scan> {
     let (segments, temp_files) = list_dir(storage, writable)?;
+    let total = segments.len() as u64;
+    progress(0, total);
     let mut records = Records::default();
     let mut report = RecoveryReport {
         first_seq: segments.first().map_or(opts.first_seq, |s| s.1),
@@ -308,6 +317,7 @@ fn scan_dir(storage: &dyn Storage, opts: &Options, writable: bool) -> Result<Sca
             b.truncate(scanned.end_offset as usize);
             records.bufs.push(b);
         }
+        progress(i as u64 + 1, total);
         Ok(())
     })?;
     report.next_seq = expected.unwrap_or(opts.first_seq);
@@ -465,7 +475,7 @@ pub fn inspect(storage: &dyn Storage, opts: &Options) -> Result<(Records, Recove
     // under the scan.
     loop {
         attempt += 1;
-        match scan_dir(storage, opts, false) {
+        match scan_dir(storage, opts, false, &mut |_, _| {}) {
             Ok(scan) => return Ok((scan.records, scan.report)),
             Err(Error::Io { source, .. })
                 if source.kind() == io::ErrorKind::NotFound && attempt < INSPECT_ATTEMPTS_MAX => {}
@@ -548,9 +558,21 @@ impl Recovered {
     /// segments, fsyncs, scans every segment in order, refuses any damage but a
     /// torn tail, and zeroes a torn tail.
     pub fn open(storage: Arc<dyn Storage>, opts: &Options) -> Result<Self> {
+        Self::open_observed(storage, opts, &mut |_, _| {})
+    }
+
+    /// [`Recovered::open`], telling `progress(done, total)` how many of the
+    /// log's `total` segments were read and checked: once with `done = 0`
+    /// before the first, then after each segment (the last call has
+    /// `done == total`). Not called again when the scan refuses a segment.
+    pub fn open_observed(
+        storage: Arc<dyn Storage>,
+        opts: &Options,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Self> {
         opts.validate()?;
         let lock = storage.lock()?;
-        let scan = scan_dir(storage.as_ref(), opts, true)?;
+        let scan = scan_dir(storage.as_ref(), opts, true, progress)?;
         let Scan {
             segments,
             temp_files,

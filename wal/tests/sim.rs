@@ -506,3 +506,21 @@ fn short_writes_are_completed() {
     assert_eq!(rec.next_seq(), 51);
     assert_prefix(&rec, "short writes");
 }
+
+#[test]
+fn open_observed_reports_each_segment_checked() {
+    let o = opts();
+    let sim = build(60, &o);
+    let want = segments(&sim).len() as u64;
+    assert!(
+        want >= 3,
+        "the log should span several segments, got {want}"
+    );
+    let mut seen = Vec::new();
+    let storage: Arc<dyn Storage> = Arc::new(sim.clone());
+    let rec =
+        Recovered::open_observed(storage, &o, &mut |done, total| seen.push((done, total))).unwrap();
+    assert_prefix(&rec, "observed open");
+    let expected: Vec<(u64, u64)> = (0..=want).map(|d| (d, want)).collect();
+    assert_eq!(seen, expected);
+}
