@@ -53,6 +53,9 @@ pub struct Scale {
     /// Ticks of the scheduler lateness rows at 1 ms, 100 ms, 1 s and 60 s
     /// (0: skip the row).
     pub timer_ticks: [usize; 4],
+    /// Also measure the timer rows with the scheduler's threads (and the sleep
+    /// loop's) under `SCHED_FIFO` at this priority, when the process may.
+    pub timer_realtime_priority: Option<u8>,
     /// Commits per in-memory run.
     pub memory_ops: u64,
     /// Durable commits for the latency rows.
@@ -65,6 +68,7 @@ impl Scale {
     /// The default run (about half a minute).
     pub const FULL: Scale = Scale {
         timer_ticks: [2_000, 30, 5, 0],
+        timer_realtime_priority: Some(TIMER_REALTIME_PRIORITY),
         memory_ops: 2_000_000,
         durable_ops: 3_000,
         pipelined_ops: 1_000_000,
@@ -77,6 +81,7 @@ impl Scale {
     /// A smoke run (a few seconds).
     pub const QUICK: Scale = Scale {
         timer_ticks: [200, 3, 0, 0],
+        timer_realtime_priority: Some(TIMER_REALTIME_PRIORITY),
         memory_ops: 100_000,
         durable_ops: 300,
         pipelined_ops: 50_000,
@@ -441,14 +446,27 @@ fn durable_rows(scale: Scale, work_dir: &Path) -> Result<Vec<Row>, AppError> {
     Ok(rows)
 }
 
+/// The `SCHED_FIFO` priority of the real-time timer rows.
+pub const TIMER_REALTIME_PRIORITY: u8 = 10;
+
 /// Scheduler wake-up lateness p99 against a `std::thread::sleep` loop (tokio's
-/// interval is compared in the criterion bench, where it is a dev-dependency).
+/// interval is compared in the criterion bench and `tests/scheduler_lateness.rs`,
+/// where it is a dev-dependency): at normal priority, then (if
+/// [`Scale::timer_realtime_priority`] is set and the process may) with the
+/// scheduler's threads and the sleep loop's thread under `SCHED_FIFO`, so the
+/// two priorities sit side by side in the same run.
 fn timer_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
     const NAMES: [&str; 4] = [
         "timer lateness p99, 1 ms",
         "timer lateness p99, 100 ms",
         "timer lateness p99, 1 s",
         "timer lateness p99, 60 s",
+    ];
+    const NAMES_FIFO: [&str; 4] = [
+        "timer p99 FIFO, 1 ms",
+        "timer p99 FIFO, 100 ms",
+        "timer p99 FIFO, 1 s",
+        "timer p99 FIFO, 60 s",
     ];
     const TARGETS: [&str; 4] = ["<= 100 us", "<= 200 us", "<= 200 us", "<= 200 us"];
     let intervals = [
@@ -457,6 +475,16 @@ fn timer_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
         Duration::from_secs(1),
         Duration::from_secs(60),
     ];
+    let realtime =
+        scale.timer_realtime_priority.and_then(
+            |p| match crate::scheduler::probe_realtime_priority(p) {
+                Ok(()) => Some(p),
+                Err(e) => {
+                    tracing::warn!("bench: no SCHED_FIFO timer rows: {e}");
+                    None
+                }
+            },
+        );
     let mut rows = Vec::new();
     for i in 0..intervals.len() {
         let ticks = scale.timer_ticks[i];
@@ -474,8 +502,46 @@ fn timer_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
             unit: "us",
             target: TARGETS[i],
         });
+        if let Some(priority) = realtime {
+            rows.push(timer_row_fifo(
+                NAMES_FIFO[i],
+                TARGETS[i],
+                intervals[i],
+                ticks,
+                priority,
+            )?);
+        }
     }
     Ok(rows)
+}
+
+/// One real-time row: the scheduler with `realtime_priority` against a sleep
+/// loop on a `SCHED_FIFO` thread of the same priority.
+fn timer_row_fifo(
+    name: &'static str,
+    target: &'static str,
+    interval: Duration,
+    ticks: usize,
+    priority: u8,
+) -> Result<Row, AppError> {
+    use crate::scheduler::{SchedulerConfig, bench};
+    let config = SchedulerConfig {
+        workers_count: 1,
+        realtime_priority: Some(priority),
+        ..SchedulerConfig::default()
+    };
+    let ours = bench::measure_lateness_with(config, interval, ticks)
+        .map_err(|e| AppError::problem(format!("bench: scheduler (SCHED_FIFO): {e}")))?;
+    let sleep = bench::measure_sleep_lateness_fifo(interval, ticks, priority)
+        .map_err(|e| AppError::problem(format!("bench: sleep loop (SCHED_FIFO): {e}")))?;
+    Ok(Row {
+        name,
+        ours: ours.task_start.p99_us,
+        baseline_name: "thread::sleep FIFO p99",
+        baseline: sleep.p99_us,
+        unit: "us",
+        target,
+    })
 }
 
 /// Runs every row. Temporary files go under `work_dir` (removed after).
@@ -543,6 +609,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let scale = Scale {
             timer_ticks: [20, 0, 0, 0],
+            timer_realtime_priority: None,
             memory_ops: 2_000,
             durable_ops: 20,
             pipelined_ops: 2_000,
@@ -572,5 +639,128 @@ mod tests {
         assert!(to_table(&rows).lines().count() == rows.len() + 1);
         // The temp dir is gone.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// A developer's tool, not a check: recovery alone, phase by phase, of
+    /// a log of `BENCH_RECOVERY_OPS` stress operations (default 1,000,000)
+    /// written under `BENCH_DIR` (default: the system's temp dir). Run with
+    /// `cargo test --release --lib bench::tests::recovery_only -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a benchmark; run by hand"]
+    fn recovery_only() {
+        let ops = std::env::var("BENCH_RECOVERY_OPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        let dir = match std::env::var("BENCH_DIR") {
+            Ok(d) => tempfile::tempdir_in(d),
+            Err(_) => tempfile::tempdir(),
+        }
+        .unwrap();
+        let fs = |name: &str| -> Arc<dyn wal::Storage> {
+            Arc::new(wal::FsStorage::create_dir(dir.path().join(name)).unwrap())
+        };
+        let stores = Stores {
+            wal: fs("wal"),
+            snapshots: fs("snapshots"),
+        };
+        let opts = wal::Options::default();
+        let engine = open_funded(&stores, &opts, 100_000_000).unwrap();
+        let settings = stress::Settings {
+            threads: 2,
+            limit: stress::Limit::Ops(ops),
+            pipeline: 256,
+            print_acks: false,
+            seed: 1,
+        };
+        let sink: Mutex<std::io::Sink> = Mutex::new(std::io::sink());
+        let report = stress::run(&engine, &settings, &sink).unwrap();
+        println!("stress: {:.3} M commits/s", report.commits_per_sec / 1e6);
+        let version = engine.sync().unwrap();
+        drop(engine);
+        for _ in 0..3 {
+            let t0 = Instant::now();
+            let mut marks = Vec::new();
+            let (engine, info) =
+                recovery::open_observed(Ledger::default(), &stores, &opts, 4096, &mut |p| {
+                    marks.push((t0.elapsed(), p))
+                })
+                .unwrap();
+            let took = t0.elapsed();
+            drop(engine);
+            assert_eq!(info.version, version);
+            let first = |phase| marks.iter().find(|m| m.1.phase == phase).map(|m| m.0);
+            println!(
+                "recovery of {} records: {:.3} s, {:.3} M records/s; scan done at {:?}, replay from {:?}",
+                info.replayed,
+                took.as_secs_f64(),
+                info.replayed as f64 / took.as_secs_f64() / 1e6,
+                marks
+                    .iter()
+                    .rev()
+                    .find(|m| m.1.phase == crate::engine::RecoveryPhase::Scan)
+                    .map(|m| m.0),
+                first(crate::engine::RecoveryPhase::Replay),
+            );
+        }
+    }
+
+    /// A developer's tool, not a check: the in-memory rows alone,
+    /// `BENCH_MEMORY_OPS` commits (default 2,000,000), printed. Run with
+    /// `cargo test --release --lib bench::tests::memory_rows_only -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a benchmark; run by hand"]
+    fn memory_rows_only() {
+        let memory_ops = std::env::var("BENCH_MEMORY_OPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(Scale::FULL.memory_ops);
+        let rows = memory_rows(Scale {
+            memory_ops,
+            ..Scale::FULL
+        })
+        .unwrap();
+        print!("{}", to_table(&rows));
+        assert_eq!(rows.len(), 4);
+        // On a shared machine wall time hides who ran: the committing
+        // thread's own CPU time (Linux schedstat), ns per commit.
+        let cpu_ns = || -> Option<u64> {
+            let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+            s.split_whitespace().next()?.parse().ok()
+        };
+        let engine = open_funded(&discard_stores(), &memory_options(), 1_000_000).unwrap();
+        let (c0, t0) = (cpu_ns(), Instant::now());
+        for i in 0..memory_ops {
+            let _ = engine.commit(op(i));
+        }
+        let (c1, wall) = (cpu_ns(), t0.elapsed());
+        if let (Some(c0), Some(c1)) = (c0, c1) {
+            println!(
+                "engine commit: {:.1} ns committer CPU, {:.1} ns wall per commit",
+                (c1 - c0) as f64 / memory_ops as f64,
+                wall.as_nanos() as f64 / memory_ops as f64
+            );
+        }
+        let head = AtomicArc::new(crate::sync::Arc::new(Versioned {
+            version: 1,
+            state: funded(),
+        }));
+        let (c0, t0) = (cpu_ns(), Instant::now());
+        for _ in 0..memory_ops {
+            let current = head.load();
+            let next = crate::sync::Arc::new(Versioned {
+                version: current.version + 1,
+                state: current.state.clone(),
+            });
+            std::hint::black_box(head.compare_and_swap(&current, next));
+        }
+        let (c1, wall) = (cpu_ns(), t0.elapsed());
+        if let (Some(c0), Some(c1)) = (c0, c1) {
+            println!(
+                "bare CAS loop: {:.1} ns CPU, {:.1} ns wall per commit",
+                (c1 - c0) as f64 / memory_ops as f64,
+                wall.as_nanos() as f64 / memory_ops as f64
+            );
+        }
     }
 }

@@ -105,6 +105,7 @@ fn builtin_defaults_have_the_documented_values() {
     assert_eq!(g.fsync, FsyncMode::Always);
     assert_eq!(g.snapshot_every, 100_000);
     assert_eq!(g.worker_threads, 2);
+    assert_eq!(g.scheduler_realtime_priority, None);
     assert_eq!(c.paper.starting_balance, Amount::from_rupees(200_000));
     assert_eq!(c.wallet_limits().max_positions, 5);
 
@@ -542,4 +543,45 @@ fn a_credential_that_is_not_utf8_is_refused_without_showing_it() {
         e.to_string(),
         "environment variable ACCESS_TOKEN: not valid UTF-8; set it to the value Dhan issued"
     );
+}
+
+#[test]
+fn scheduler_realtime_priority_is_off_at_zero_a_fifo_priority_up_to_99() {
+    let g = |yaml: &str| parse(yaml).unwrap().global.scheduler_realtime_priority;
+    assert_eq!(g("global:\n  scheduler_realtime_priority: 0\n"), None);
+    assert_eq!(g("global:\n  scheduler_realtime_priority: 1\n"), Some(1));
+    assert_eq!(g("global:\n  scheduler_realtime_priority: 10\n"), Some(10));
+    assert_eq!(g("global:\n  scheduler_realtime_priority: 99\n"), Some(99));
+    assert_eq!(
+        error_text("global:\n  scheduler_realtime_priority: 100\n"),
+        "test.yml:2:32: global.scheduler_realtime_priority: must be a whole number from 0 to 99, got 100"
+    );
+    for bad in ["-1", "1.5", "high"] {
+        assert_eq!(
+            problems(&format!("global:\n  scheduler_realtime_priority: {bad}\n")),
+            [format!(
+                "global.scheduler_realtime_priority: must be a whole number from 0 to 99, got {bad}"
+            )]
+        );
+    }
+    // It reaches the scheduler's configuration, and `config check` prints it
+    // (0 when off) so that the text parses back to an equal config.
+    let on = parse("global:\n  scheduler_realtime_priority: 10\n").unwrap();
+    assert_eq!(
+        dhan_scalper::app::params::scheduler_config(&on, 3),
+        dhan_scalper::scheduler::SchedulerConfig {
+            workers_count: 3,
+            realtime_priority: Some(10),
+            ..Default::default()
+        }
+    );
+    for config in [on, Config::builtin()] {
+        let text = config.effective_yaml();
+        let want = format!(
+            "  scheduler_realtime_priority: {}\n",
+            config.global.scheduler_realtime_priority.unwrap_or(0)
+        );
+        assert!(text.contains(&want), "{text}");
+        assert_eq!(parse(&text).unwrap(), config);
+    }
 }

@@ -7,14 +7,22 @@
 //! - `SCHED_LATENESS_TICKS=1ms:N,100ms:N,1s:N` overrides the tick counts (0 skips);
 //! - `SCHED_LATENESS_RUNS=N` the number of runs whose medians are reported (3);
 //! - `SCHED_DISPATCH_EARLY_US=N` the scheduler's `dispatch_early`;
-//! - `SCHED_LATENESS_60S_TICKS=N` the ticks of the 60 s test (5).
+//! - `SCHED_LATENESS_60S_TICKS=N` the ticks of the 60 s test (5);
+//! - `SCHED_LATENESS_RT_PRIO=P` (default 5; 0 turns it off): the first test also
+//!   measures all three with in-process `SCHED_FIFO` at `P` (the scheduler with
+//!   `realtime_priority: Some(P)`, the tokio runtime's and the sleep loop's
+//!   threads put under `SCHED_FIFO` at `P`), interleaved with the normal-priority
+//!   runs, when the process may (skipped with a note otherwise).
 
 use std::time::Duration;
 
 use crossbeam::channel::bounded;
-use dhan_scalper::scheduler::DISPATCH_EARLY;
 use dhan_scalper::scheduler::bench::{
-    LatenessReport, LatenessSplit, measure_lateness_split, measure_sleep_lateness,
+    LatenessReport, LatenessSplit, measure_lateness_split, measure_lateness_with,
+    measure_sleep_lateness,
+};
+use dhan_scalper::scheduler::{
+    DISPATCH_EARLY, SchedulerConfig, probe_realtime_priority, set_current_thread_fifo,
 };
 
 fn env_usize(key: &str) -> Option<usize> {
@@ -59,6 +67,16 @@ fn tokio_lateness(interval: Duration, ticks: usize, offset: Duration) -> Latenes
     LatenessReport::from_samples(samples)
 }
 
+/// `f` on a thread of its own under `SCHED_FIFO` at `priority`.
+fn on_fifo_thread<T: Send + 'static>(priority: u8, f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        set_current_thread_fifo(priority).unwrap();
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
 /// A `thread::sleep` loop started `offset` from now.
 fn sleep_lateness(interval: Duration, ticks: usize, offset: Duration) -> LatenessReport {
     std::thread::sleep(offset);
@@ -96,16 +114,72 @@ fn ratio_line(ours: &LatenessReport, name: &str, other: &LatenessReport) -> Stri
     )
 }
 
+/// The `cpu` line's steal ticks in `/proc/stat` (0 if unreadable).
+fn steal_ticks() -> u64 {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("cpu "))
+                .and_then(|l| l.split_whitespace().nth(8))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// The three sources at one priority: medians over the runs.
+#[derive(Default)]
+struct Side {
+    splits: Vec<LatenessSplit>,
+    tokio: Vec<LatenessReport>,
+    sleep: Vec<LatenessReport>,
+}
+
+impl Side {
+    fn print(&self, title: &str, ticks: usize) -> LatenessReport {
+        for s in &self.splits {
+            assert_eq!(s.task_start.samples, ticks, "every tick reported");
+        }
+        let wake = medians(&self.splits.iter().map(|s| s.loop_wake).collect::<Vec<_>>());
+        let ours = medians(&self.splits.iter().map(|s| s.task_start).collect::<Vec<_>>());
+        let tokio = medians(&self.tokio);
+        let sleep = medians(&self.sleep);
+        println!(" {title}:");
+        println!("{}", line("scheduler", &ours));
+        println!("{}", line("  (loop wake)", &wake));
+        println!("{}", line("tokio interval", &tokio));
+        println!("{}", line("thread::sleep", &sleep));
+        println!("{}", ratio_line(&ours, "tokio", &tokio));
+        println!("{}", ratio_line(&ours, "thread::sleep", &sleep));
+        ours
+    }
+}
+
 #[test]
 #[ignore = "timing; run by hand with --release --ignored --nocapture"]
 fn lateness_against_tokio_and_sleep() {
     let runs = env_usize("SCHED_LATENESS_RUNS").unwrap_or(3).max(1);
     let early = dispatch_early();
+    let rt_priority = env_usize("SCHED_LATENESS_RT_PRIO")
+        .map_or(Some(5), |p| u8::try_from(p).ok().filter(|p| *p > 0));
+    let fifo = rt_priority.and_then(|p| match probe_realtime_priority(p) {
+        Ok(()) => Some(p),
+        Err(e) => {
+            println!("no SCHED_FIFO runs: {e}");
+            None
+        }
+    });
     println!(
-        "dispatch_early {early:?}, medians of {runs} runs; load {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
+        "dispatch_early {early:?}, medians of {runs} runs, SCHED_FIFO {fifo:?}; load {}; steal {} ticks",
+        load_average(),
+        steal_ticks()
     );
     for (label, interval, default) in [
         ("1ms", Duration::from_millis(1), 2_000),
@@ -116,29 +190,46 @@ fn lateness_against_tokio_and_sleep() {
         if ticks == 0 {
             continue;
         }
-        let mut splits: Vec<LatenessSplit> = Vec::new();
-        let mut tokio_runs = Vec::new();
-        let mut sleep_runs = Vec::new();
-        // Interleaved, so that a burst of load hits all three alike.
+        let mut normal = Side::default();
+        let mut realtime = Side::default();
+        let (load_before, steal_before) = (load_average(), steal_ticks());
+        // Interleaved, so that a burst of load hits all of them alike.
         for _ in 0..runs {
-            splits.push(measure_lateness_split(interval, ticks, early).unwrap());
-            tokio_runs.push(tokio_lateness(interval, ticks, Duration::ZERO));
-            sleep_runs.push(measure_sleep_lateness(interval, ticks));
+            normal
+                .splits
+                .push(measure_lateness_split(interval, ticks, early).unwrap());
+            normal
+                .tokio
+                .push(tokio_lateness(interval, ticks, Duration::ZERO));
+            normal.sleep.push(measure_sleep_lateness(interval, ticks));
+            if let Some(p) = fifo {
+                let config = SchedulerConfig {
+                    workers_count: 1,
+                    dispatch_early: early,
+                    realtime_priority: Some(p),
+                    ..SchedulerConfig::default()
+                };
+                realtime
+                    .splits
+                    .push(measure_lateness_with(config, interval, ticks).unwrap());
+                realtime.tokio.push(on_fifo_thread(p, move || {
+                    tokio_lateness(interval, ticks, Duration::ZERO)
+                }));
+                realtime.sleep.push(on_fifo_thread(p, move || {
+                    measure_sleep_lateness(interval, ticks)
+                }));
+            }
         }
-        for s in &splits {
-            assert_eq!(s.task_start.samples, ticks, "every tick reported");
+        println!(
+            "{label}: load before {load_before}, after {}; steal during {} ticks (1/100 s, all CPUs)",
+            load_average(),
+            steal_ticks().saturating_sub(steal_before)
+        );
+        let ours_normal = normal.print("normal priority", ticks);
+        if let Some(p) = fifo {
+            let ours_fifo = realtime.print(&format!("SCHED_FIFO {p} (in-process)"), ticks);
+            println!("{}", ratio_line(&ours_fifo, "sched normal", &ours_normal));
         }
-        let wake = medians(&splits.iter().map(|s| s.loop_wake).collect::<Vec<_>>());
-        let ours = medians(&splits.iter().map(|s| s.task_start).collect::<Vec<_>>());
-        let tokio = medians(&tokio_runs);
-        let sleep = medians(&sleep_runs);
-        println!("{label}:");
-        println!("{}", line("scheduler", &ours));
-        println!("{}", line("  (loop wake)", &wake));
-        println!("{}", line("tokio interval", &tokio));
-        println!("{}", line("thread::sleep", &sleep));
-        println!("{}", ratio_line(&ours, "tokio", &tokio));
-        println!("{}", ratio_line(&ours, "thread::sleep", &sleep));
     }
 }
 

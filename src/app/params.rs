@@ -6,6 +6,7 @@ use rust_decimal::prelude::ToPrimitive;
 use crate::config::{Config, SymbolSpec};
 use crate::market::{SimParams, SimUnderlying};
 use crate::risk::RiskParams;
+use crate::scheduler::SchedulerConfig;
 use crate::strategy::{SizingParams, StrategyParams};
 
 fn f64_of(d: rust_decimal::Decimal) -> f64 {
@@ -45,6 +46,17 @@ pub fn risk_params(c: &Config) -> Result<RiskParams, String> {
         square_off_time: ist(g.square_off_time, "global.square_off_time")?,
         stale_after: g.stale_after,
     })
+}
+
+/// The scheduler's configuration: `workers_count` threads (the run mode decides:
+/// `global.worker_threads` event-driven, 1 in the paper modes) and
+/// `global.scheduler_realtime_priority`; the rest are the scheduler's defaults.
+pub fn scheduler_config(c: &Config, workers_count: usize) -> SchedulerConfig {
+    SchedulerConfig {
+        workers_count,
+        realtime_priority: c.global.scheduler_realtime_priority,
+        ..SchedulerConfig::default()
+    }
 }
 
 /// The signal's parameters.

@@ -16,9 +16,7 @@ use crate::config::Config;
 use crate::engine::Stores;
 use crate::error::AppError;
 use crate::market::{self, FeedSpec};
-use crate::scheduler::{
-    ManualClock, MissedTickPolicy, Priority, Schedule, Scheduler, SchedulerConfig, TaskOptions,
-};
+use crate::scheduler::{ManualClock, MissedTickPolicy, Priority, Schedule, Scheduler, TaskOptions};
 use crate::stress::LedgerEngine;
 use crate::wallet::Timestamp;
 
@@ -147,10 +145,7 @@ pub fn run_session(
         Mode::EventDriven => config.global.worker_threads,
         Mode::Paper | Mode::PaperFast => 1,
     };
-    let sched_config = SchedulerConfig {
-        workers_count,
-        ..SchedulerConfig::default()
-    };
+    let sched_config = super::params::scheduler_config(&config, workers_count);
     let scheduler = match &clock {
         AppClock::Manual(c) => Scheduler::with_manual_clock(sched_config, c),
         AppClock::Real { .. } => Scheduler::new(sched_config),

@@ -166,6 +166,7 @@ leaf_section! {
         fsync,
         snapshot_every,
         worker_threads,
+        scheduler_realtime_priority,
     }
 }
 

@@ -132,6 +132,11 @@ pub(crate) fn effective_yaml(c: &Config) -> String {
     line(2, "fsync", &quoted(g.fsync.as_str()));
     line(2, "snapshot_every", &g.snapshot_every.to_string());
     line(2, "worker_threads", &g.worker_threads.to_string());
+    line(
+        2,
+        "scheduler_realtime_priority",
+        &g.scheduler_realtime_priority.unwrap_or(0).to_string(),
+    );
 
     line(0, "paper", "");
     line(2, "starting_balance", &amount(c.paper.starting_balance));

@@ -331,6 +331,10 @@ pub struct Global {
     pub snapshot_every: u64,
     /// 1..=[`crate::scheduler::WORKERS_COUNT_MAX`].
     pub worker_threads: usize,
+    /// `scheduler_realtime_priority`: the scheduler threads' `SCHED_FIFO`
+    /// priority, 1..=[`crate::scheduler::REALTIME_PRIORITY_MAX`]; `None` (written
+    /// 0, the default) is normal priority.
+    pub scheduler_realtime_priority: Option<u8>,
 }
 
 impl Global {

@@ -21,7 +21,7 @@ use super::{
     SYMBOLS_COUNT_MAX, SessionHours, SimIndex, SimParams, StrategyParams, SymbolSpec, TimeOfDay,
 };
 use crate::money::{Amount, Price};
-use crate::scheduler::WORKERS_COUNT_MAX;
+use crate::scheduler::{REALTIME_PRIORITY_MAX, WORKERS_COUNT_MAX};
 use crate::wallet::{ChargeRates, POSITIONS_MAX, Segment, Symbol};
 
 /// The most decimals a duration may have: nanoseconds.
@@ -612,6 +612,16 @@ fn global(ck: &mut Checker, g: &GlobalEdge) -> Option<(Global, Amount)> {
             WORKERS_COUNT_MAX as u64,
         )
         .and_then(|n| usize::try_from(n).ok());
+    // 0 is off; 1..=99 a SCHED_FIFO priority.
+    let scheduler_realtime_priority = ck
+        .whole(
+            &g.scheduler_realtime_priority,
+            &p("scheduler_realtime_priority"),
+            0,
+            u64::from(REALTIME_PRIORITY_MAX),
+        )
+        .and_then(|n| u8::try_from(n).ok())
+        .map(|n| (n > 0).then_some(n));
 
     Some((
         Global {
@@ -651,6 +661,7 @@ fn global(ck: &mut Checker, g: &GlobalEdge) -> Option<(Global, Amount)> {
             fsync: fsync?,
             snapshot_every: snapshot_every?,
             worker_threads: worker_threads?,
+            scheduler_realtime_priority: scheduler_realtime_priority?,
         },
         charge_per_order?,
     ))

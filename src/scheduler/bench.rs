@@ -89,12 +89,28 @@ pub fn measure_lateness_split(
     ticks: usize,
     dispatch_early: Duration,
 ) -> Result<LatenessSplit, SchedulerError> {
+    measure_lateness_with(
+        SchedulerConfig {
+            workers_count: 1,
+            dispatch_early,
+            ..SchedulerConfig::default()
+        },
+        interval,
+        ticks,
+    )
+}
+
+/// [`measure_lateness_split`] on a scheduler with this configuration (for
+/// example with [`SchedulerConfig::realtime_priority`] set; whether the priority
+/// was granted is [`super::probe_realtime_priority`]'s answer).
+pub fn measure_lateness_with(
+    config: SchedulerConfig,
+    interval: Duration,
+    ticks: usize,
+) -> Result<LatenessSplit, SchedulerError> {
     let ticks = ticks.min(LATENESS_TICKS_MAX);
-    let scheduler = Scheduler::new(SchedulerConfig {
-        workers_count: 1,
-        dispatch_early,
-        ..SchedulerConfig::default()
-    })?;
+    let dispatch_early = config.dispatch_early;
+    let scheduler = Scheduler::new(config)?;
     scheduler.start()?;
     let clock = MonotonicClock::new();
     let first = scheduler.now() + interval;
@@ -163,6 +179,33 @@ pub fn measure_sleep_lateness(interval: Duration, ticks: usize) -> LatenessRepor
     LatenessReport::from_samples(samples)
 }
 
+/// [`measure_sleep_lateness`] on a thread of its own under `SCHED_FIFO` at
+/// `priority` (the baseline of the scheduler's real-time rows); the error says
+/// why the priority was refused (nothing is measured then).
+pub fn measure_sleep_lateness_fifo(
+    interval: Duration,
+    ticks: usize,
+    priority: u8,
+) -> Result<LatenessReport, super::RealtimeError> {
+    std::thread::Builder::new()
+        .name("sleep-fifo-probe".into())
+        .spawn(move || {
+            super::realtime::set_current_thread_fifo(priority)?;
+            Ok(measure_sleep_lateness(interval, ticks))
+        })
+        .map_err(|e| super::RealtimeError {
+            priority,
+            reason: format!("cannot spawn the measuring thread: {e}"),
+        })?
+        .join()
+        .unwrap_or_else(|_| {
+            Err(super::RealtimeError {
+                priority,
+                reason: "the measuring thread panicked".into(),
+            })
+        })
+}
+
 /// How far the runs of a long-running recurring task strayed from their grid.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct DriftReport {
@@ -186,6 +229,9 @@ pub struct DriftReport {
     /// load makes single runs late, but only a drifting grid makes the best run
     /// of every window later and later.
     pub window_min_abs_us: f64,
+    /// The largest `|deviation|` in the same window, in microseconds (when the
+    /// tail happened).
+    pub window_max_abs_us: f64,
 }
 
 /// The most progress reports one drift measurement makes.
@@ -201,11 +247,28 @@ pub fn measure_drift(
     every: Duration,
     ticks: usize,
     progress_every: usize,
+    progress: impl FnMut(&DriftReport),
+) -> Result<DriftReport, SchedulerError> {
+    measure_drift_with(
+        SchedulerConfig::default(),
+        every,
+        ticks,
+        progress_every,
+        progress,
+    )
+}
+
+/// [`measure_drift`] on a scheduler with this configuration.
+pub fn measure_drift_with(
+    config: SchedulerConfig,
+    every: Duration,
+    ticks: usize,
+    progress_every: usize,
     mut progress: impl FnMut(&DriftReport),
 ) -> Result<DriftReport, SchedulerError> {
     let ticks = ticks.min(LATENESS_TICKS_MAX);
     let every_nanos = u64::try_from(every.as_nanos()).unwrap_or(u64::MAX).max(1);
-    let scheduler = Scheduler::new(SchedulerConfig::default())?;
+    let scheduler = Scheduler::new(config)?;
     scheduler.start()?;
     let clock = MonotonicClock::new();
     let first = scheduler.now() + every;
@@ -225,6 +288,7 @@ pub fn measure_drift(
     let mut tick_expected: u64 = 0;
     let mut reports_made = 0_usize;
     let mut window_min_abs = Duration::MAX;
+    let mut window_max_abs = Duration::ZERO;
     let patience = every.saturating_mul(4).max(Duration::from_secs(1));
     while deviations_abs.len() < ticks {
         let Ok(started) = rx.recv_timeout(patience) else {
@@ -242,6 +306,7 @@ pub fn measure_drift(
         let deviation_abs =
             Duration::from_nanos(u64::try_from(deviation_nanos.unsigned_abs()).unwrap_or(u64::MAX));
         window_min_abs = window_min_abs.min(deviation_abs);
+        window_max_abs = window_max_abs.max(deviation_abs);
         deviations_abs.push(deviation_abs);
         report.runs = deviations_abs.len();
         report.last_us = deviation_nanos as f64 / 1_000.0;
@@ -256,7 +321,9 @@ pub fn measure_drift(
             report.p99_abs_us = so_far.p99_us;
             report.p50_abs_us = so_far.p50_us;
             report.window_min_abs_us = window_min_abs.as_nanos() as f64 / 1_000.0;
+            report.window_max_abs_us = window_max_abs.as_nanos() as f64 / 1_000.0;
             window_min_abs = Duration::MAX;
+            window_max_abs = Duration::ZERO;
             progress(&report);
         }
     }
@@ -269,6 +336,7 @@ pub fn measure_drift(
     // window stands.
     if window_min_abs != Duration::MAX {
         report.window_min_abs_us = window_min_abs.as_nanos() as f64 / 1_000.0;
+        report.window_max_abs_us = window_max_abs.as_nanos() as f64 / 1_000.0;
     }
     Ok(report)
 }

@@ -34,8 +34,12 @@
 //! With the early hand-off a task typically starts about 1 µs after its
 //! deadline. What remains is the operating system: on a loaded machine a woken
 //! thread can wait milliseconds for a CPU, and nothing at normal priority avoids
-//! that. Run the process under a real-time policy (`chrt -f 10`, or systemd
-//! `CPUSchedulingPolicy=fifo`) where the tail matters; the threads inherit it.
+//! that. Where the tail matters set [`SchedulerConfig::realtime_priority`]: the
+//! loop thread and the workers put themselves under `SCHED_FIFO` (the workers one
+//! priority lower, so the loop preempts a busy worker); if the process may not
+//! (no `CAP_SYS_NICE`, `RLIMIT_RTPRIO` too low) it runs at normal priority and
+//! logs one warning. Running the whole process under `chrt -f 10` (or systemd
+//! `CPUSchedulingPolicy=fifo`) works too; the threads inherit it.
 //! Measurements: `bench.rs` and `tests/scheduler_lateness.rs`.
 //!
 //! # Synchronization
@@ -74,6 +78,7 @@
 
 mod clock;
 mod driver;
+mod realtime;
 mod state;
 mod timer;
 
@@ -90,6 +95,10 @@ use std::time::Duration;
 use crate::sync::{Mutex, lock, thread};
 
 pub use clock::{Clock, IST_OFFSET_SECS, IstTime, ManualClock, MonoTime, MonotonicClock};
+pub use realtime::{
+    REALTIME_PRIORITY_MAX, REALTIME_PRIORITY_MIN, RealtimeError, probe_realtime_priority,
+    set_current_thread_fifo, worker_priority,
+};
 pub use timer::{Expired, TIMERS_COUNT_MAX_LIMIT, TimerFull, TimerHeap, TimerId};
 
 use self::driver::LoopResources;
@@ -248,6 +257,13 @@ pub struct SchedulerConfig {
     /// hundreds of microseconds. Costs up to this much CPU per tick; zero turns
     /// it off. Ignored on a manual clock.
     pub dispatch_early: Duration,
+    /// Real-time priority: `Some(p)` (p in [`REALTIME_PRIORITY_MIN`]..=
+    /// [`REALTIME_PRIORITY_MAX`]) puts the loop thread under `SCHED_FIFO` at `p`
+    /// and the workers at [`worker_priority`]`(p)` (one less) when they start;
+    /// `None` (the default) leaves them at normal priority. Needs `CAP_SYS_NICE`
+    /// or `RLIMIT_RTPRIO >= p`; without it the scheduler runs at normal priority
+    /// and logs one warning. Ignored on a manual clock.
+    pub realtime_priority: Option<u8>,
 }
 
 impl Default for SchedulerConfig {
@@ -258,6 +274,7 @@ impl Default for SchedulerConfig {
             tasks_count_max: 100_000,
             saturated_retry_delay: Duration::from_millis(10),
             dispatch_early: DISPATCH_EARLY,
+            realtime_priority: None,
         }
     }
 }
@@ -277,6 +294,13 @@ impl SchedulerConfig {
         if self.dispatch_early > DISPATCH_EARLY_MAX {
             return Err(SchedulerError::InvalidConfig(
                 "dispatch_early must be at most 500 us (DISPATCH_EARLY_MAX)",
+            ));
+        }
+        if let Some(p) = self.realtime_priority
+            && !(REALTIME_PRIORITY_MIN..=REALTIME_PRIORITY_MAX).contains(&p)
+        {
+            return Err(SchedulerError::InvalidConfig(
+                "realtime_priority must be 1 to 99 (or None for normal priority)",
             ));
         }
         if self.tasks_count_max > TIMERS_COUNT_MAX_LIMIT {
@@ -586,7 +610,9 @@ impl Scheduler {
     }
 
     /// Arms every registered task (anchored now) and starts the loop and the
-    /// workers (none on a manual clock).
+    /// workers (none on a manual clock). With
+    /// [`SchedulerConfig::realtime_priority`] each thread puts itself under
+    /// `SCHED_FIFO` as it starts; a refusal is logged, not returned.
     pub fn start(&self) -> Result<(), SchedulerError> {
         let shared = &self.handle.shared;
         shared.start_core()?;
@@ -598,9 +624,13 @@ impl Scheduler {
                     .take()
                     .ok_or(SchedulerError::AlreadyStarted)?;
                 let shared = StdArc::clone(shared);
+                let priority = shared.config.realtime_priority;
                 thread::Builder::new()
                     .name("sched-loop".into())
-                    .spawn(move || driver::run_timer_loop(shared, resources))
+                    .spawn(move || {
+                        realtime::apply_loop(priority);
+                        driver::run_timer_loop(shared, resources)
+                    })
             }
             #[cfg(test)]
             Driver::Doorbell(_) => {
@@ -611,11 +641,20 @@ impl Scheduler {
             }
         };
         threads.timer_loop = Some(spawn_loop?);
+        // Only the real loop's workers: the doorbell models keep their threads as
+        // they are.
+        let priority = match &shared.driver {
+            Driver::Mio(_) => shared.config.realtime_priority,
+            _ => None,
+        };
         for i in 0..shared.config.workers_count {
             let shared = StdArc::clone(shared);
             let worker = thread::Builder::new()
                 .name(format!("sched-worker-{i}"))
-                .spawn(move || shared.worker_loop())?;
+                .spawn(move || {
+                    realtime::apply_worker(priority);
+                    shared.worker_loop()
+                })?;
             threads.workers.push(worker);
         }
         Ok(())
