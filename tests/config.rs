@@ -106,6 +106,7 @@ fn builtin_defaults_have_the_documented_values() {
     assert_eq!(g.snapshot_every, 100_000);
     assert_eq!(g.worker_threads, 2);
     assert_eq!(g.scheduler_realtime_priority, None);
+    assert_eq!(g.scheduler_dispatch_early, Duration::from_micros(500));
     assert_eq!(c.paper.starting_balance, Amount::from_rupees(200_000));
     assert_eq!(c.wallet_limits().max_positions, 5);
 
@@ -572,6 +573,7 @@ fn scheduler_realtime_priority_is_off_at_zero_a_fifo_priority_up_to_99() {
         dhan_scalper::scheduler::SchedulerConfig {
             workers_count: 3,
             realtime_priority: Some(10),
+            dispatch_early: Duration::from_micros(500),
             ..Default::default()
         }
     );
@@ -584,4 +586,44 @@ fn scheduler_realtime_priority_is_off_at_zero_a_fifo_priority_up_to_99() {
         assert!(text.contains(&want), "{text}");
         assert_eq!(parse(&text).unwrap(), config);
     }
+}
+
+#[test]
+fn scheduler_dispatch_early_is_0_to_500_microseconds_and_reaches_the_scheduler() {
+    let g = |yaml: &str| parse(yaml).unwrap().global.scheduler_dispatch_early;
+    assert_eq!(
+        g("global:\n  scheduler_dispatch_early_us: 0\n"),
+        Duration::ZERO
+    );
+    assert_eq!(
+        g("global:\n  scheduler_dispatch_early_us: 200\n"),
+        Duration::from_micros(200)
+    );
+    assert_eq!(
+        error_text("global:\n  scheduler_dispatch_early_us: 501\n"),
+        "test.yml:2:32: global.scheduler_dispatch_early_us: must be a whole number from 0 to 500, got 501"
+    );
+    for bad in ["-1", "2.5", "soon"] {
+        assert_eq!(
+            problems(&format!("global:\n  scheduler_dispatch_early_us: {bad}\n")),
+            [format!(
+                "global.scheduler_dispatch_early_us: must be a whole number from 0 to 500, got {bad}"
+            )]
+        );
+    }
+    let c = parse("global:\n  scheduler_dispatch_early_us: 123\n").unwrap();
+    let sched = dhan_scalper::app::params::scheduler_config(&c, 1);
+    assert_eq!(sched.dispatch_early, Duration::from_micros(123));
+    // The largest value the config accepts is the scheduler's own limit.
+    let max = parse("global:\n  scheduler_dispatch_early_us: 500\n").unwrap();
+    assert_eq!(
+        dhan_scalper::app::params::scheduler_config(&max, 1).dispatch_early,
+        dhan_scalper::scheduler::DISPATCH_EARLY_MAX
+    );
+    let text = c.effective_yaml();
+    assert!(
+        text.contains("  scheduler_dispatch_early_us: 123\n"),
+        "{text}"
+    );
+    assert_eq!(parse(&text).unwrap(), c);
 }

@@ -50,11 +50,13 @@ pub fn risk_params(c: &Config) -> Result<RiskParams, String> {
 
 /// The scheduler's configuration: `workers_count` threads (the run mode decides:
 /// `global.worker_threads` event-driven, 1 in the paper modes) and
-/// `global.scheduler_realtime_priority`; the rest are the scheduler's defaults.
+/// `global.scheduler_realtime_priority` and `global.scheduler_dispatch_early_us`;
+/// the rest are the scheduler's defaults.
 pub fn scheduler_config(c: &Config, workers_count: usize) -> SchedulerConfig {
     SchedulerConfig {
         workers_count,
         realtime_priority: c.global.scheduler_realtime_priority,
+        dispatch_early: c.global.scheduler_dispatch_early,
         ..SchedulerConfig::default()
     }
 }

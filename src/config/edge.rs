@@ -167,6 +167,7 @@ leaf_section! {
         snapshot_every,
         worker_threads,
         scheduler_realtime_priority,
+        scheduler_dispatch_early_us,
     }
 }
 

@@ -137,6 +137,11 @@ pub(crate) fn effective_yaml(c: &Config) -> String {
         "scheduler_realtime_priority",
         &g.scheduler_realtime_priority.unwrap_or(0).to_string(),
     );
+    line(
+        2,
+        "scheduler_dispatch_early_us",
+        &g.scheduler_dispatch_early.as_micros().to_string(),
+    );
 
     line(0, "paper", "");
     line(2, "starting_balance", &amount(c.paper.starting_balance));

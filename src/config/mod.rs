@@ -335,6 +335,10 @@ pub struct Global {
     /// priority, 1..=[`crate::scheduler::REALTIME_PRIORITY_MAX`]; `None` (written
     /// 0, the default) is normal priority.
     pub scheduler_realtime_priority: Option<u8>,
+    /// `scheduler_dispatch_early_us`: how long before a deadline the timer
+    /// loop hands a task to a worker, 0..=[`crate::scheduler::DISPATCH_EARLY_MAX`]
+    /// (see [`crate::scheduler::SchedulerConfig::dispatch_early`]).
+    pub scheduler_dispatch_early: Duration,
 }
 
 impl Global {

@@ -21,7 +21,7 @@ use super::{
     SYMBOLS_COUNT_MAX, SessionHours, SimIndex, SimParams, StrategyParams, SymbolSpec, TimeOfDay,
 };
 use crate::money::{Amount, Price};
-use crate::scheduler::{REALTIME_PRIORITY_MAX, WORKERS_COUNT_MAX};
+use crate::scheduler::{DISPATCH_EARLY_MAX, REALTIME_PRIORITY_MAX, WORKERS_COUNT_MAX};
 use crate::wallet::{ChargeRates, POSITIONS_MAX, Segment, Symbol};
 
 /// The most decimals a duration may have: nanoseconds.
@@ -622,6 +622,15 @@ fn global(ck: &mut Checker, g: &GlobalEdge) -> Option<(Global, Amount)> {
         )
         .and_then(|n| u8::try_from(n).ok())
         .map(|n| (n > 0).then_some(n));
+    // Microseconds; the scheduler refuses more than DISPATCH_EARLY_MAX.
+    let scheduler_dispatch_early = ck
+        .whole(
+            &g.scheduler_dispatch_early_us,
+            &p("scheduler_dispatch_early_us"),
+            0,
+            u64::try_from(DISPATCH_EARLY_MAX.as_micros()).unwrap_or(u64::MAX),
+        )
+        .map(Duration::from_micros);
 
     Some((
         Global {
@@ -662,6 +671,7 @@ fn global(ck: &mut Checker, g: &GlobalEdge) -> Option<(Global, Amount)> {
             snapshot_every: snapshot_every?,
             worker_threads: worker_threads?,
             scheduler_realtime_priority: scheduler_realtime_priority?,
+            scheduler_dispatch_early: scheduler_dispatch_early?,
         },
         charge_per_order?,
     ))
