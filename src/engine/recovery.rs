@@ -231,6 +231,35 @@ fn replay_records<'a, M: Persist>(
     visit: &mut impl FnMut(u64, &M::Op, &M::State),
     tick: &mut impl FnMut(u64),
 ) -> Result<u64, RecoveryError> {
+    let helper = records.size_hint().0 >= DECODE_HELPER_RECORDS_MIN;
+    replay_produced(
+        machine,
+        state,
+        helper,
+        |emit| {
+            // Bound: the records; stops when `emit` refuses.
+            for (seq, bytes) in records {
+                if !emit(seq, bytes) {
+                    return;
+                }
+            }
+        },
+        visit,
+        tick,
+    )
+}
+
+/// Re-applies the records that `produce` emits (in order; it stops when
+/// `emit` returns `false`). With `helper`, `produce` runs on a helper thread
+/// that decodes as it goes, a chunk at a time; else everything runs here.
+fn replay_produced<M: Persist>(
+    machine: &M,
+    state: &mut Versioned<M::State>,
+    helper: bool,
+    produce: impl FnOnce(&mut dyn FnMut(u64, &[u8]) -> bool) + Send,
+    visit: &mut impl FnMut(u64, &M::Op, &M::State),
+    tick: &mut impl FnMut(u64),
+) -> Result<u64, RecoveryError> {
     let mut replayed = 0;
     let mut next = state.state.clone();
     let mut apply = |seq: u64, decoded: Result<(M::Op, M::Post), String>| {
@@ -255,42 +284,153 @@ fn replay_records<'a, M: Persist>(
         tick(replayed);
         Ok(())
     };
-    if records.size_hint().0 < DECODE_HELPER_RECORDS_MIN {
-        for (seq, bytes) in records {
-            apply(seq, M::decode_record(bytes))?;
-        }
-        return Ok(replayed);
+    if !helper {
+        let mut failed = None;
+        produce(
+            &mut |seq, bytes| match apply(seq, M::decode_record(bytes)) {
+                Ok(()) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            },
+        );
+        return match failed {
+            Some(e) => Err(e),
+            None => Ok(replayed),
+        };
     }
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Decoded<M>>>(DECODE_CHUNKS_AHEAD_MAX);
+        // Emptied chunks go back to the helper: a chunk is a few hundred
+        // kilobytes, which the allocator would otherwise map and unmap (and
+        // the kernel zero) for every chunk.
+        let (back_tx, back_rx) =
+            std::sync::mpsc::sync_channel::<Vec<Decoded<M>>>(DECODE_CHUNKS_AHEAD_MAX + 2);
         s.spawn(move || {
-            let mut chunk = Vec::with_capacity(DECODE_CHUNK_RECORDS);
-            // Bound: the records; stops early when the replay hung up (it
-            // refused a record).
-            for (seq, bytes) in records {
+            let fresh = || {
+                back_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(DECODE_CHUNK_RECORDS))
+            };
+            let mut chunk = fresh();
+            let mut open = true;
+            // Stops early when the replay hung up (it refused a record).
+            produce(&mut |seq, bytes| {
                 chunk.push((seq, M::decode_record(bytes)));
                 if chunk.len() == DECODE_CHUNK_RECORDS {
-                    let full =
-                        std::mem::replace(&mut chunk, Vec::with_capacity(DECODE_CHUNK_RECORDS));
-                    if tx.send(full).is_err() {
-                        return;
-                    }
+                    let full = std::mem::replace(&mut chunk, fresh());
+                    open = tx.send(full).is_ok();
                 }
-            }
-            if !chunk.is_empty() {
+                open
+            });
+            if open && !chunk.is_empty() {
                 let _ = tx.send(chunk);
             }
         });
         // Bound: the chunks the helper sends; `rx` is dropped on an early
         // return, which stops the helper before the scope joins it.
-        for chunk in rx {
-            for (seq, decoded) in chunk {
+        for mut chunk in rx {
+            for (seq, decoded) in chunk.drain(..) {
                 apply(seq, decoded)?;
             }
+            // Full (the helper is ahead) or gone: the chunk is dropped.
+            let _ = back_tx.try_send(chunk);
         }
         Ok::<(), RecoveryError>(())
     })?;
     Ok(replayed)
+}
+
+/// Scanned batches the scan may run ahead of the replay.
+const STREAM_BATCHES_AHEAD_MAX: usize = 4;
+/// How often, once the scan is done, the caller looks at the replay's
+/// progress to report it.
+const PROGRESS_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// Opens the log for writing and replays it *while* it is scanned: the scan
+/// (this thread, and its reader) hands each batch of checked records over to
+/// a replay thread, which decodes them on a helper of its own and applies
+/// them in order. Reports progress to `progress` on this thread (see
+/// [`open_observed`]). A scan error comes first, then a replay error: the
+/// same verdict as scanning everything before replaying anything.
+fn scan_and_replay<M: Persist>(
+    machine: &M,
+    state: &mut Versioned<M::State>,
+    storage: StdArc<dyn wal::Storage>,
+    opts: &wal::Options,
+    progress: &mut dyn FnMut(RecoveryProgress),
+) -> Result<(wal::Recovered, u64), RecoveryError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let report = |progress: &mut dyn FnMut(RecoveryProgress), phase, done, total| {
+        progress(RecoveryProgress { phase, done, total })
+    };
+    // Records replayed so far, for the progress reports only.
+    let replayed = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<wal::RecordBatch>(STREAM_BATCHES_AHEAD_MAX);
+        let counter = &replayed;
+        let replayer = s.spawn(move || {
+            replay_produced(
+                machine,
+                state,
+                true,
+                move |emit| {
+                    // Bound: the batches the scan sends; stops when the
+                    // replay refused a record.
+                    for batch in rx {
+                        for (seq, bytes) in batch.iter() {
+                            if !emit(seq, bytes) {
+                                return;
+                            }
+                        }
+                    }
+                },
+                &mut |_, _, _| {},
+                // Relaxed: a progress count; nothing is read through it.
+                &mut |done| counter.store(done, Ordering::Relaxed),
+            )
+        });
+        let mut total = 0u64;
+        let scanned = wal::Recovered::open_streamed(
+            storage,
+            opts,
+            &mut |done, segments| report(progress, RecoveryPhase::Scan, done, segments),
+            &mut |batch| {
+                total += batch.len() as u64;
+                // A replay that refused a record hung up: the scan goes on
+                // (its own error, if any, comes first).
+                let _ = tx.send(batch);
+            },
+        );
+        drop(tx);
+        let mut reported = None;
+        if scanned.is_ok() {
+            // Relaxed: see above.
+            let done = counter.load(Ordering::Relaxed);
+            report(progress, RecoveryPhase::Replay, done, total);
+            reported = Some(done);
+            // Bound: until the replay thread ends, one look per interval.
+            while !replayer.is_finished() {
+                std::thread::sleep(PROGRESS_POLL_INTERVAL);
+                // Relaxed: see above.
+                let done = counter.load(Ordering::Relaxed);
+                if reported.is_some_and(|r| done >= r + PROGRESS_EVERY_RECORDS) {
+                    report(progress, RecoveryPhase::Replay, done, total);
+                    reported = Some(done);
+                }
+            }
+        }
+        let replay = replayer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let recovered = scanned?;
+        let replayed = replay?;
+        if reported != Some(replayed) {
+            report(progress, RecoveryPhase::Replay, replayed, total);
+        }
+        Ok((recovered, replayed))
+    })
 }
 
 /// Read-only recovery: no lock, no fsync, nothing written, a torn tail
@@ -332,15 +472,18 @@ pub fn open<M: Persist>(
     open_observed(machine, stores, wal_options, pending_max, &mut |_| {})
 }
 
-/// [`open`], reporting progress to `progress` (for a progress bar): first
-/// the [`RecoveryPhase::Scan`] of the log, once before the first segment
-/// (`done = 0`) and after each segment; then the [`RecoveryPhase::Replay`],
-/// once before the first record (`done = 0`), every
-/// [`PROGRESS_EVERY_RECORDS`] records, and at its end. In each phase `done`
-/// only grows, `total` stays the same, and the last report of a phase that
-/// completes has `done == total`; the replay's total is
-/// [`RecoveryInfo::replayed`] of a recovery that succeeds. A refusal stops the
-/// reports. `progress` runs on the calling thread.
+/// [`open`], reporting progress to `progress` (for a progress bar). The log
+/// is replayed while it is scanned (a replay thread applies each batch of
+/// checked records as the scan hands it over), but the reports come in two
+/// phases: first the [`RecoveryPhase::Scan`], counting segments, once before
+/// the first (`done = 0`) and after each; then the [`RecoveryPhase::Replay`],
+/// counting records: once when the scan is done (when the total is known;
+/// `done` may already be past 0), then about every [`PROGRESS_EVERY_RECORDS`]
+/// records, and at its end. In each phase `done` only grows, `total` stays
+/// the same, and the last report of a phase that completes has `done ==
+/// total`; the replay's total is [`RecoveryInfo::replayed`] of a recovery
+/// that succeeds. A refusal stops the reports. `progress` runs on the calling
+/// thread.
 pub fn open_observed<M: Persist>(
     machine: M,
     stores: &Stores,
@@ -354,28 +497,9 @@ pub fn open_observed<M: Persist>(
         recover_from: snapshot_version + 1,
         ..wal_options.clone()
     };
-    let recovered =
-        wal::Recovered::open_observed(stores.wal.clone(), &opts, &mut |done, total| {
-            progress(RecoveryProgress {
-                phase: RecoveryPhase::Scan,
-                done,
-                total,
-            })
-        })?;
     let mut state = base;
-    let replayed = replay(
-        &machine,
-        &mut state,
-        recovered.records().iter(),
-        |_, _, _| {},
-        &mut |done, total| {
-            progress(RecoveryProgress {
-                phase: RecoveryPhase::Replay,
-                done,
-                total,
-            })
-        },
-    )?;
+    let (recovered, replayed) =
+        scan_and_replay(&machine, &mut state, stores.wal.clone(), &opts, progress)?;
     if state.version + 1 != recovered.next_seq() {
         return Err(RecoveryError::Replay {
             version: recovered.next_seq(),

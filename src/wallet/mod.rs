@@ -155,9 +155,10 @@ impl Default for Limits {
 }
 
 /// The whole wallet at one version. Immutable once published: the engine clones
-/// it, applies an operation to the clone and swaps it in. Cloning copies a few
-/// hundred bytes and bumps one reference count (positions are shared until a
-/// fill changes them).
+/// it, applies an operation to the clone and swaps it in. Cloning copies about
+/// two hundred bytes: the positions, the pending orders and the ring of recent
+/// order ids live out of line, shared until an operation changes them, and
+/// hold no allocation (cost no reference count) while empty.
 ///
 /// The fields are public so that snapshot codecs can rebuild a state; such a
 /// state must pass [`State::check_invariants`] before use.

@@ -73,9 +73,10 @@ impl OrderIntent {
 }
 
 /// The intents waiting for their fill, oldest first, at most
-/// [`PENDING_ORDERS_MAX`]. Shared copy-on-write like the positions.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct PendingOrders(Arc<Vec<OrderIntent>>);
+/// [`PENDING_ORDERS_MAX`]. Shared copy-on-write and out of line like the
+/// positions: none pending holds no allocation.
+#[derive(Clone, Debug, Default)]
+pub struct PendingOrders(Option<Arc<Vec<OrderIntent>>>);
 
 impl PendingOrders {
     /// Rebuilds the list from a snapshot, oldest first. `Err` names the count
@@ -84,36 +85,58 @@ impl PendingOrders {
         if intents.len() > PENDING_ORDERS_MAX {
             return Err(intents.len());
         }
-        Ok(PendingOrders(Arc::new(intents)))
+        Ok(PendingOrders(
+            (!intents.is_empty()).then(|| Arc::new(intents)),
+        ))
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.as_slice().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.as_slice().is_empty()
     }
 
     /// Oldest first.
     pub fn iter(&self) -> std::slice::Iter<'_, OrderIntent> {
-        self.0.iter()
+        self.as_slice().iter()
     }
 
     pub fn get(&self, order_id: ClientOrderId) -> Option<&OrderIntent> {
-        self.0.iter().find(|i| i.order_id == order_id)
+        self.iter().find(|i| i.order_id == order_id)
+    }
+
+    fn as_slice(&self) -> &[OrderIntent] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
     }
 
     pub(super) fn push(&mut self, intent: OrderIntent) {
-        Arc::make_mut(&mut self.0).push(intent);
+        Arc::make_mut(self.0.get_or_insert_with(Default::default)).push(intent);
     }
 
     pub(super) fn remove(&mut self, order_id: ClientOrderId) {
-        if let Some(i) = self.0.iter().position(|x| x.order_id == order_id) {
-            Arc::make_mut(&mut self.0).remove(i);
+        let found = self.iter().position(|x| x.order_id == order_id);
+        if let (Some(i), Some(shared)) = (found, self.0.as_mut()) {
+            if shared.len() == 1 {
+                // The last one: back to no allocation.
+                self.0 = None;
+            } else {
+                Arc::make_mut(shared).remove(i);
+            }
         }
     }
 }
+
+/// Equal when they hold the same intents in the same order (however they
+/// are shared).
+impl PartialEq for PendingOrders {
+    fn eq(&self, other: &PendingOrders) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for PendingOrders {}
 
 impl<'a> IntoIterator for &'a PendingOrders {
     type Item = &'a OrderIntent;

@@ -53,10 +53,11 @@ impl Position {
 }
 
 /// The open positions, sorted by key with no duplicate keys, at most
-/// `Limits::max_positions` of them. Shared copy-on-write: cloning a `State` that
-/// did not touch positions costs one reference count.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct Positions(Arc<Vec<Position>>);
+/// `Limits::max_positions` of them. Shared copy-on-write and out of line:
+/// cloning a `State` copies one pointer, and bumps one reference count only
+/// when positions are open (an empty set holds no allocation at all).
+#[derive(Clone, Debug, Default)]
+pub struct Positions(Option<Arc<Vec<Position>>>);
 
 impl Positions {
     /// Builds the set from decoded positions (a snapshot codec), sorting them.
@@ -70,37 +71,40 @@ impl Positions {
         {
             return Err(w[0].instrument.key);
         }
-        Ok(Positions(Arc::new(positions)))
+        Ok(Positions(
+            (!positions.is_empty()).then(|| Arc::new(positions)),
+        ))
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.as_slice().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.as_slice().is_empty()
     }
 
     /// In key order.
     pub fn iter(&self) -> std::slice::Iter<'_, Position> {
-        self.0.iter()
+        self.as_slice().iter()
     }
 
     pub fn get(&self, key: &InstrumentKey) -> Option<&Position> {
-        self.find(key).ok().map(|i| &self.0[i])
+        self.find(key).ok().map(|i| &self.as_slice()[i])
     }
 
     pub fn as_slice(&self) -> &[Position] {
-        &self.0
+        self.0.as_deref().map_or(&[], Vec::as_slice)
     }
 
     fn find(&self, key: &InstrumentKey) -> Result<usize, usize> {
-        self.0.binary_search_by(|p| p.instrument.key.cmp(key))
+        self.as_slice()
+            .binary_search_by(|p| p.instrument.key.cmp(key))
     }
 
     /// Replaces the position with the same key, or inserts it in key order.
     pub(super) fn upsert(&mut self, position: Position) {
-        let v = Arc::make_mut(&mut self.0);
+        let v = Arc::make_mut(self.0.get_or_insert_with(Default::default));
         match v.binary_search_by(|p| p.instrument.key.cmp(&position.instrument.key)) {
             Ok(i) => v[i] = position,
             Err(i) => v.insert(i, position),
@@ -108,11 +112,25 @@ impl Positions {
     }
 
     pub(super) fn remove(&mut self, key: &InstrumentKey) {
-        if let Ok(i) = self.find(key) {
-            Arc::make_mut(&mut self.0).remove(i);
+        if let (Ok(i), Some(shared)) = (self.find(key), self.0.as_mut()) {
+            if shared.len() == 1 {
+                // The last one: back to no allocation.
+                self.0 = None;
+            } else {
+                Arc::make_mut(shared).remove(i);
+            }
         }
     }
 }
+
+/// Equal when they hold the same positions (however they are shared).
+impl PartialEq for Positions {
+    fn eq(&self, other: &Positions) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Positions {}
 
 impl<'a> IntoIterator for &'a Positions {
     type Item = &'a Position;
@@ -124,9 +142,15 @@ impl<'a> IntoIterator for &'a Positions {
 }
 
 /// The last [`ORDER_IDS_RECENT_MAX`] client order ids of executed fills, in a
-/// fixed inline ring (no allocation when the state is cloned).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RecentOrderIds {
+/// fixed ring kept out of line and shared copy-on-write: cloning a `State`
+/// copies one pointer (plus a reference count once an id was remembered);
+/// only a fill with an id copies the ring.
+#[derive(Clone, Debug, Default)]
+pub struct RecentOrderIds(Option<Arc<Ring>>);
+
+/// The ring itself.
+#[derive(Clone, Debug, Default)]
+struct Ring {
     ids: [ClientOrderId; ORDER_IDS_RECENT_MAX],
     len: u8,
     /// The slot the next id goes into.
@@ -145,28 +169,37 @@ impl RecentOrderIds {
     }
 
     pub fn contains(&self, id: ClientOrderId) -> bool {
-        self.ids[..usize::from(self.len)].contains(&id)
+        self.0
+            .as_deref()
+            .is_some_and(|r| r.ids[..usize::from(r.len)].contains(&id))
     }
 
     pub fn len(&self) -> usize {
-        usize::from(self.len)
+        self.0.as_deref().map_or(0, |r| usize::from(r.len))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// The remembered ids, oldest first.
     pub fn iter_oldest_first(&self) -> impl Iterator<Item = ClientOrderId> + '_ {
-        let len = usize::from(self.len);
-        let start = (usize::from(self.next) + ORDER_IDS_RECENT_MAX - len) % ORDER_IDS_RECENT_MAX;
-        (0..len).map(move |i| self.ids[(start + i) % ORDER_IDS_RECENT_MAX])
+        let len = self.len();
+        let next = self.0.as_deref().map_or(0, |r| usize::from(r.next));
+        let start = (next + ORDER_IDS_RECENT_MAX - len) % ORDER_IDS_RECENT_MAX;
+        // `len > 0` only when the ring exists.
+        (0..len).filter_map(move |i| {
+            self.0
+                .as_deref()
+                .map(|r| r.ids[(start + i) % ORDER_IDS_RECENT_MAX])
+        })
     }
 
     pub(super) fn push(&mut self, id: ClientOrderId) {
-        self.ids[usize::from(self.next)] = id;
-        self.next = ((usize::from(self.next) + 1) % ORDER_IDS_RECENT_MAX) as u8;
-        self.len = (usize::from(self.len) + 1).min(ORDER_IDS_RECENT_MAX) as u8;
+        let r = Arc::make_mut(self.0.get_or_insert_with(Default::default));
+        r.ids[usize::from(r.next)] = id;
+        r.next = ((usize::from(r.next) + 1) % ORDER_IDS_RECENT_MAX) as u8;
+        r.len = (usize::from(r.len) + 1).min(ORDER_IDS_RECENT_MAX) as u8;
     }
 }
 
@@ -174,7 +207,7 @@ impl RecentOrderIds {
 /// cursor stands (a ring rebuilt from a snapshot equals the original).
 impl PartialEq for RecentOrderIds {
     fn eq(&self, other: &RecentOrderIds) -> bool {
-        self.len == other.len && self.iter_oldest_first().eq(other.iter_oldest_first())
+        self.len() == other.len() && self.iter_oldest_first().eq(other.iter_oldest_first())
     }
 }
 

@@ -1588,3 +1588,46 @@ fn property_generator_reaches_every_path() {
     .collect();
     assert_eq!(rejected, all_rejects);
 }
+
+/// The engine clones the state on every commit: the positions, the pending
+/// orders and the ring of recent order ids stay out of line, and an empty
+/// one holds no allocation (so a clone of a flat wallet bumps no count).
+#[test]
+fn a_state_is_small_and_its_empty_collections_allocate_nothing() {
+    let size = std::mem::size_of::<State>();
+    assert!(
+        size <= 256,
+        "State is {size} bytes; keep large parts out of line"
+    );
+    let s = State::new();
+    assert!(s.positions.is_empty() && s.pending.is_empty() && s.recent_order_ids.is_empty());
+    // Emptied again after use: equal to a fresh one (however it was shared).
+    let mut p = Positions::default();
+    let pos = Position {
+        instrument: instrument(7),
+        side: Side::Buy,
+        qty: Qty::new(10),
+        cost_basis: rs("100"),
+        entry_ts: Timestamp::from_epoch_ms(0),
+        high_water: px("10"),
+    };
+    p.upsert(pos.clone());
+    let shared = p.clone();
+    assert_eq!(p.len(), 1);
+    p.remove(&key(7));
+    assert_eq!(
+        (p.len(), shared.len()),
+        (0, 1),
+        "a removal is copy-on-write"
+    );
+    assert_eq!(p, Positions::default());
+    assert_eq!(shared, Positions::from_vec(vec![pos]).unwrap());
+    assert_eq!(
+        Positions::from_vec(Vec::new()).unwrap(),
+        Positions::default()
+    );
+    assert_eq!(
+        PendingOrders::from_vec(Vec::new()).unwrap(),
+        PendingOrders::default()
+    );
+}

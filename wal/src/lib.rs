@@ -51,7 +51,9 @@
 //!
 //! # Recovery rules
 //!
-//! [`Recovered::open`] takes the lock, removes `*.tmp` files, fdatasyncs every
+//! [`Recovered::open`] takes the lock, removes `*.tmp` files (an earlier writer's
+//! spare segments are left to the new writer's preallocator, which removes them
+//! before making its own: unlinking one costs tens of milliseconds), fdatasyncs every
 //! segment, then scans them in order. A frame is valid when both checksums match,
 //! the version and flags are known, the length is within the cap, and its segment
 //! id and sequence number are the ones expected at that place; a valid frame in
@@ -127,7 +129,8 @@
 //!
 //! A second thread keeps the next segment ready: a zero-filled, fdatasynced
 //! `spare-N.tmp`, so rotation costs a rename and a directory fsync. Its failure
-//! poisons the log like any other write error.
+//! (or a failure to remove an earlier writer's spares) poisons the log like any
+//! other write error.
 #![forbid(unsafe_code)]
 
 pub mod baseline;
@@ -143,7 +146,7 @@ mod watermark;
 
 pub use error::{Corruption, CorruptionKind, Error, Result};
 pub use log::{
-    DurableHook, Options, Record, Records, Recovered, RecoveryReport, SegmentSummary, TornTail,
-    Wal, inspect,
+    DurableHook, Options, Record, RecordBatch, Records, Recovered, RecoveryReport,
+    STREAM_BATCH_RECORDS, SegmentSummary, TornTail, Wal, inspect,
 };
 pub use storage::{FsStorage, LockGuard, Storage, StorageFile};

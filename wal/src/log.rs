@@ -138,7 +138,9 @@ pub struct RecoveryReport {
     /// The torn tail, if any: truncated by a writable open, only reported by a
     /// read-only one.
     pub torn_tail: Option<TornTail>,
-    /// Half-made segments (`*.tmp`) a writable open removed.
+    /// Temp files (`*.tmp`) a writable open removed: half-made segments at
+    /// once, an earlier writer's spares once the writer starts (in the
+    /// background).
     pub temp_files_removed: Vec<String>,
     /// The first sequence number the log holds (or would hold, when empty).
     pub first_seq: u64,
@@ -182,6 +184,51 @@ impl Records {
             )
         })
     }
+}
+
+/// Records a streaming open hands over while it scans (see
+/// [`Recovered::open_streamed`]): up to [`STREAM_BATCH_RECORDS`] consecutive
+/// records, sharing the buffer of the segment they were read into.
+pub struct RecordBatch {
+    buf: Arc<Vec<u8>>,
+    index: Vec<RecordRef>,
+}
+
+impl fmt::Debug for RecordBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordBatch")
+            .field("records", &self.index.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordBatch {
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+    /// The records in sequence order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+        self.index.iter().map(|r| {
+            let start = r.start as usize;
+            (r.seq, &self.buf[start..start + r.len as usize])
+        })
+    }
+}
+
+/// Records per [`RecordBatch`] at most.
+pub const STREAM_BATCH_RECORDS: usize = 4096;
+
+/// Where a scan puts the records it keeps.
+enum Keep<'a> {
+    /// In [`Records`], for the caller to read after the scan.
+    All,
+    /// Handed to the callback in batches as the scan goes.
+    Stream(&'a mut dyn FnMut(RecordBatch)),
 }
 
 /// A log directory scanned in order.
@@ -230,6 +277,7 @@ fn scan_dir(
     opts: &Options,
     writable: bool,
     progress: &mut dyn FnMut(u64, u64),
+    mut keep: Keep<'_>,
 ) -> Result<Scan> {
     let (segments, temp_files) = list_dir(storage, writable)?;
     let total = segments.len() as u64;
@@ -263,25 +311,54 @@ fn scan_dir(
         let buf_index = records.bufs.len() as u32;
         let mut kept = false;
         let from = opts.recover_from;
+        // Streaming: the segment's buffer is shared by its batches.
+        let (bytes, shared) = match keep {
+            Keep::All => (bytes, None),
+            Keep::Stream(_) => (Vec::new(), Some(Arc::new(bytes))),
+        };
+        let seg: &[u8] = shared.as_deref().map_or(&bytes, Vec::as_slice);
+        let mut batch = Vec::new();
         let scanned = segment::scan(
             name,
             *id,
-            &bytes,
+            seg,
             is_last,
             opts.payload_bytes_max,
             &mut |seq, payload, off| {
                 if seq >= from {
                     kept = true;
-                    records.index.push(RecordRef {
+                    let r = RecordRef {
                         seq,
                         buf: buf_index,
                         start: (off as usize + frame::HEADER_BYTES) as u32,
                         len: payload.len() as u32,
-                    });
+                    };
+                    match (&mut keep, &shared) {
+                        (Keep::Stream(sink), Some(buf)) => {
+                            batch.push(r);
+                            if batch.len() == STREAM_BATCH_RECORDS {
+                                sink(RecordBatch {
+                                    buf: buf.clone(),
+                                    index: std::mem::take(&mut batch),
+                                });
+                            }
+                        }
+                        _ => records.index.push(r),
+                    }
                 }
             },
-        )
-        .map_err(Error::Corrupt)?;
+        );
+        if let (Keep::Stream(sink), Some(buf)) = (&mut keep, &shared)
+            && !batch.is_empty()
+        {
+            // Handed over even when the scan refused what follows: every
+            // record in it checked, and the caller reports the scan's error.
+            sink(RecordBatch {
+                buf: buf.clone(),
+                index: batch,
+            });
+        }
+        let scanned = scanned.map_err(Error::Corrupt)?;
         if !is_last && scanned.records == 0 {
             return Err(Error::Corrupt(Corruption {
                 segment: name.clone(),
@@ -312,7 +389,7 @@ fn scan_dir(
             last_scanned = Some(scanned);
             last_len_bytes = file_len;
         }
-        if kept {
+        if kept && shared.is_none() {
             let mut b = bytes;
             b.truncate(scanned.end_offset as usize);
             records.bufs.push(b);
@@ -475,7 +552,7 @@ pub fn inspect(storage: &dyn Storage, opts: &Options) -> Result<(Records, Recove
     // under the scan.
     loop {
         attempt += 1;
-        match scan_dir(storage, opts, false, &mut |_, _| {}) {
+        match scan_dir(storage, opts, false, &mut |_, _| {}, Keep::All) {
             Ok(scan) => return Ok((scan.records, scan.report)),
             Err(Error::Io { source, .. })
                 if source.kind() == io::ErrorKind::NotFound && attempt < INSPECT_ATTEMPTS_MAX => {}
@@ -542,6 +619,9 @@ pub struct Recovered {
     segments: SegmentList,
     records: Records,
     report: RecoveryReport,
+    /// Spare segments of an earlier writer, removed by the new writer's
+    /// preallocator before its first spare.
+    leftover_spares: Vec<String>,
 }
 
 impl fmt::Debug for Recovered {
@@ -556,7 +636,9 @@ impl fmt::Debug for Recovered {
 impl Recovered {
     /// Opens the log for writing: takes the directory lock, removes half-made
     /// segments, fsyncs, scans every segment in order, refuses any damage but a
-    /// torn tail, and zeroes a torn tail.
+    /// torn tail, and zeroes a torn tail. An earlier writer's spare segments
+    /// (`spare-N.tmp`) are removed by [`Recovered::start`]'s preallocator, in
+    /// the background, before it makes its first spare.
     pub fn open(storage: Arc<dyn Storage>, opts: &Options) -> Result<Self> {
         Self::open_observed(storage, opts, &mut |_, _| {})
     }
@@ -570,9 +652,34 @@ impl Recovered {
         opts: &Options,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<Self> {
+        Self::open_with(storage, opts, progress, Keep::All)
+    }
+
+    /// [`Recovered::open_observed`] that hands the records from
+    /// `recover_from` on to `on_records` while it scans, in order, in batches
+    /// of at most [`STREAM_BATCH_RECORDS`], instead of keeping them
+    /// ([`Recovered::records`] is then empty): a caller can replay the log
+    /// while it is still being read. Every record handed over passed its
+    /// checks, but the open may still fail on a later one: replay nothing
+    /// for good before this returns `Ok`.
+    pub fn open_streamed(
+        storage: Arc<dyn Storage>,
+        opts: &Options,
+        progress: &mut dyn FnMut(u64, u64),
+        on_records: &mut dyn FnMut(RecordBatch),
+    ) -> Result<Self> {
+        Self::open_with(storage, opts, progress, Keep::Stream(on_records))
+    }
+
+    fn open_with(
+        storage: Arc<dyn Storage>,
+        opts: &Options,
+        progress: &mut dyn FnMut(u64, u64),
+        keep: Keep<'_>,
+    ) -> Result<Self> {
         opts.validate()?;
         let lock = storage.lock()?;
-        let scan = scan_dir(storage.as_ref(), opts, true, progress)?;
+        let scan = scan_dir(storage.as_ref(), opts, true, progress, keep)?;
         let Scan {
             segments,
             temp_files,
@@ -581,16 +688,25 @@ impl Recovered {
             records,
             mut report,
         } = scan;
-        for tmp in &temp_files {
+        // A spare segment (tens of megabytes, whose unlink alone takes tens
+        // of milliseconds) is removed by the writer's preallocator before it
+        // makes its first spare, off the recovery's path: nothing reads it, a
+        // spare's name is never a segment's, and a crash before its removal
+        // only leaves it for the next open. Other temp files go now.
+        let (leftover_spares, half_made): (Vec<String>, Vec<String>) = temp_files
+            .iter()
+            .cloned()
+            .partition(|name| name.starts_with(SPARE_PREFIX));
+        for tmp in &half_made {
             storage
                 .remove(tmp)
                 .map_err(|e| Error::io("remove", tmp.clone(), e))?;
         }
-        if !temp_files.is_empty() {
+        if !half_made.is_empty() {
             storage
                 .sync_dir()
                 .map_err(|e| Error::io("fsync directory", storage.describe(), e))?;
-            tracing::info!(target: "wal", files = ?temp_files, "removed half-made segments");
+            tracing::info!(target: "wal", files = ?half_made, "removed half-made segments");
         }
         report.temp_files_removed = temp_files;
         let active = match (segments.last(), last_scanned) {
@@ -647,6 +763,7 @@ impl Recovered {
             segments: all_segments,
             records,
             report,
+            leftover_spares,
         })
     }
 
@@ -678,6 +795,7 @@ impl Recovered {
             segments,
             records: _,
             report,
+            leftover_spares,
         } = self;
         let durable = report.next_seq - 1;
         let mark = Arc::new(Watermark::new(durable));
@@ -702,7 +820,12 @@ impl Recovered {
                 offset,
             },
             segments: segments.clone(),
-            spares: Spares::start(storage.clone(), opts.segment_bytes, mark.clone())?,
+            spares: Spares::start(
+                storage.clone(),
+                opts.segment_bytes,
+                mark.clone(),
+                leftover_spares,
+            )?,
             caught_up_at: std::time::Instant::now(),
             buf: Vec::with_capacity(1 << 16),
             scratch: Vec::with_capacity(256),
@@ -1249,23 +1372,52 @@ struct Spares {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Spare files are temp files: recovery removes them.
+/// How a spare's name starts.
+const SPARE_PREFIX: &str = "spare-";
+
+/// Spare files are temp files: the next writer's preallocator removes them.
 fn spare_name(n: u64) -> String {
-    format!("spare-{n:020}{TEMP_SUFFIX}")
+    format!("{SPARE_PREFIX}{n:020}{TEMP_SUFFIX}")
+}
+
+/// Removes the spares an earlier writer left, then fsyncs the directory.
+fn remove_leftover_spares(storage: &dyn Storage, leftovers: &[String]) -> Result<()> {
+    if leftovers.is_empty() {
+        return Ok(());
+    }
+    // Bound: the leftovers (one spare per earlier writer that crashed).
+    for name in leftovers {
+        storage
+            .remove(name)
+            .map_err(|e| Error::io("remove", name.clone(), e))?;
+    }
+    storage
+        .sync_dir()
+        .map_err(|e| Error::io("fsync directory", storage.describe(), e))?;
+    tracing::info!(target: "wal", files = ?leftovers, "removed spare segments of an earlier run");
+    Ok(())
 }
 
 impl Spares {
-    fn start(storage: Arc<dyn Storage>, segment_bytes: u64, mark: Arc<Watermark>) -> Result<Self> {
+    /// Starts the preallocator. It first removes `leftovers` (spares of an
+    /// earlier writer, which may share the names it uses); failing that, it
+    /// poisons the log like a failed preallocation.
+    fn start(
+        storage: Arc<dyn Storage>,
+        segment_bytes: u64,
+        mark: Arc<Watermark>,
+        leftovers: Vec<String>,
+    ) -> Result<Self> {
         let (request, requests) = crossbeam_channel::bounded::<()>(1);
         let (done, ready) = crossbeam_channel::bounded::<Result<Spare>>(1);
         let thread = std::thread::Builder::new()
             .name("wal-prealloc".into())
             .spawn(move || {
-                let mut n = 0u64;
+                let mut cleared = remove_leftover_spares(storage.as_ref(), &leftovers);
                 // Bound: one turn per request; ends when the writer hangs up.
-                for () in requests {
-                    n += 1;
-                    let made = make_spare(storage.as_ref(), &spare_name(n), segment_bytes);
+                for (n, ()) in (1u64..).zip(requests) {
+                    let made = std::mem::replace(&mut cleared, Ok(()))
+                        .and_then(|()| make_spare(storage.as_ref(), &spare_name(n), segment_bytes));
                     if let Err(e) = &made {
                         mark.poison(e.clone());
                     }
@@ -1309,8 +1461,9 @@ impl Spares {
 }
 
 fn make_spare(storage: &dyn Storage, name: &str, segment_bytes: u64) -> Result<Spare> {
-    // No leftover can exist: recovery removed every temp file before the
-    // writer started, and names are unique per writer.
+    // No leftover can exist: the preallocator removed the earlier writer's
+    // spares before its first one, recovery every other temp file, and names
+    // are unique per writer.
     let mut file = storage
         .create(name)
         .map_err(|e| Error::io("create", name.to_owned(), e))?;

@@ -524,3 +524,34 @@ fn open_observed_reports_each_segment_checked() {
     let expected: Vec<(u64, u64)> = (0..=want).map(|d| (d, want)).collect();
     assert_eq!(seen, expected);
 }
+
+/// An earlier writer's spare segment is left by the open (unlinking one is
+/// slow) and removed by the new writer's preallocator before it makes its
+/// own: after a restart that rotates again there is still one spare, and the
+/// log is whole.
+#[test]
+fn an_earlier_writers_spare_is_removed_by_the_next_writer() {
+    let o = opts();
+    let sim = build(60, &o);
+    let spares = |sim: &SimStorage| -> Vec<String> {
+        sim.names()
+            .into_iter()
+            .filter(|n| n.starts_with("spare-"))
+            .collect()
+    };
+    let left = spares(&sim);
+    assert_eq!(left.len(), 1, "the first writer keeps one spare ready");
+    let rec = recover(&sim, &o).unwrap();
+    assert_eq!(rec.report().temp_files_removed, left);
+    assert_eq!(spares(&sim), left, "the open itself leaves the spare");
+    let log: Wal = rec.start(None).unwrap();
+    for seq in 61..=120 {
+        log.append(seq, payload(seq)).unwrap();
+    }
+    log.wait_durable(120).unwrap();
+    log.close().unwrap();
+    assert_eq!(spares(&sim).len(), 1, "{:?}", sim.names());
+    let rec = recover(&sim, &o).unwrap();
+    assert_prefix(&rec, "after a restart that rotated");
+    assert_eq!(rec.next_seq(), 121);
+}
