@@ -120,9 +120,18 @@ fn one_second_task_does_not_drift() {
         .ok()
         .and_then(|v| v.parse::<u8>().ok())
         .filter(|p| *p > 0);
+    // The early hand-off (the daemon's config default is 500 µs; the
+    // scheduler's own default otherwise).
+    let dispatch_early = std::env::var("SCHED_DRIFT_DISPATCH_EARLY_US")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(
+            dhan_scalper::scheduler::DISPATCH_EARLY,
+            Duration::from_micros,
+        );
     let probe = realtime_priority.map(dhan_scalper::scheduler::probe_realtime_priority);
     println!(
-        "drift: a 1 s task for {secs} s (deviation of run k from first + k s); realtime_priority {realtime_priority:?} ({})",
+        "drift: a 1 s task for {secs} s (deviation of run k from first + k s); dispatch_early {dispatch_early:?}; realtime_priority {realtime_priority:?} ({})",
         match &probe {
             None => "normal priority".to_owned(),
             Some(Ok(())) => "SCHED_FIFO permitted".to_owned(),
@@ -142,6 +151,7 @@ fn one_second_task_does_not_drift() {
     let mut switches_prev = 0_u64;
     let config = SchedulerConfig {
         realtime_priority,
+        dispatch_early,
         ..SchedulerConfig::default()
     };
     let report = measure_drift_with(config, Duration::from_secs(1), secs, PROGRESS_EVERY_RUNS, |r| {
