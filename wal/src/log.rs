@@ -158,6 +158,14 @@ struct RecordRef {
     len: u32,
 }
 
+impl RecordRef {
+    /// The record's sequence number and payload, out of the buffer it was read into.
+    fn in_buf<'a>(&self, buf: &'a [u8]) -> (u64, &'a [u8]) {
+        let start = self.start as usize;
+        (self.seq, &buf[start..start + self.len as usize])
+    }
+}
+
 /// Recovered records, kept in the segment buffers they were read into.
 #[derive(Debug, Default)]
 pub struct Records {
@@ -176,13 +184,9 @@ impl Records {
     }
     /// The records in sequence order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
-        self.index.iter().map(|r| {
-            let start = r.start as usize;
-            (
-                r.seq,
-                &self.bufs[r.buf as usize][start..start + r.len as usize],
-            )
-        })
+        self.index
+            .iter()
+            .map(|r| r.in_buf(&self.bufs[r.buf as usize]))
     }
 }
 
@@ -213,10 +217,7 @@ impl RecordBatch {
     }
     /// The records in sequence order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
-        self.index.iter().map(|r| {
-            let start = r.start as usize;
-            (r.seq, &self.buf[start..start + r.len as usize])
-        })
+        self.index.iter().map(|r| r.in_buf(&self.buf))
     }
 }
 
