@@ -101,7 +101,7 @@ fn commit(c: &mut Criterion) {
     }));
     g.bench_function("arcswap_cas_loop", |b| {
         b.iter(|| {
-            let current = head.load();
+            let current = head.load_full();
             let next = Arc::new(Versioned {
                 version: current.version + 1,
                 state: current.state.clone(),
@@ -193,7 +193,7 @@ fn durable_commit(c: &mut Criterion) {
         })
     });
     let mut record = Vec::new();
-    Ledger::encode(&op(0), &engine.head(), &mut record);
+    Ledger::encode(&op(0), &engine.head().state.balance, &mut record);
     let mut frame = Vec::new();
     wal::frame::encode(&mut frame, 1, 1, &record);
     let mut raw = wal::baseline::RawFile::create(&dir.path().join("raw"), 8 << 20).expect("raw");

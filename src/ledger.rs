@@ -22,6 +22,11 @@ impl Machine for Ledger {
     type State = State;
     type Op = Op;
     type Reject = Reject;
+    type Image = Balance;
+
+    fn image(state: &State) -> Balance {
+        state.balance
+    }
 
     fn apply(&self, state: &State, op: &Op) -> Result<State, Reject> {
         wallet::apply(state, op, &self.limits)
@@ -33,8 +38,8 @@ impl Machine for Ledger {
 }
 
 impl RecordCodec for Ledger {
-    fn encode(op: &Op, post: &Versioned<State>, out: &mut Vec<u8>) {
-        codec::encode_record(op, &post.state.balance, out);
+    fn encode(op: &Op, balance: &Balance, out: &mut Vec<u8>) {
+        codec::encode_record(op, balance, out);
     }
 }
 

@@ -16,6 +16,10 @@ impl Machine for Counter {
     type State = u64;
     type Op = u64;
     type Reject = String;
+    type Image = u64;
+    fn image(s: &u64) -> u64 {
+        *s
+    }
     fn apply(&self, s: &u64, add: &u64) -> Result<u64, String> {
         if *add == 0 {
             return Err("adding 0 changes nothing".into());
@@ -25,9 +29,9 @@ impl Machine for Counter {
 }
 
 impl RecordCodec for Counter {
-    fn encode(op: &u64, post: &Versioned<u64>, out: &mut Vec<u8>) {
+    fn encode(op: &u64, post: &u64, out: &mut Vec<u8>) {
         out.extend_from_slice(&op.to_le_bytes());
-        out.extend_from_slice(&post.state.to_le_bytes());
+        out.extend_from_slice(&post.to_le_bytes());
     }
 }
 

@@ -18,6 +18,11 @@ impl Machine for Counter {
     type State = u64;
     type Op = u64;
     type Reject = String;
+    type Image = u64;
+
+    fn image(state: &u64) -> u64 {
+        *state
+    }
 
     fn apply(&self, state: &u64, add: &u64) -> Result<u64, String> {
         let next = state + add;
