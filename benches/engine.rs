@@ -1,8 +1,8 @@
 //! Criterion benches of the engine, each with its baseline in the same group
 //! (the same rows as `dhan_scalper bench`):
 //! - `commit`: one engine commit (CAS + validation + hand-off to a log whose
-//!   storage discards the bytes) against the same `wallet::apply` under a
-//!   `Mutex<State>` in place and under a `Mutex<Arc<State>>` swap, and the bare
+//!   storage discards the bytes) against the same `wallet::apply` under a parking_lot
+//!   `Mutex<State>` in place and under a parking_lot `Mutex<Arc<State>>` swap, and the bare
 //!   `ArcSwap` compare-and-swap loop of a cloned state (the floor of any commit
 //!   through an `ArcSwap`);
 //! - `snapshot_read`: `Engine::durable_reader` (a per-thread cached reader)
@@ -13,12 +13,10 @@
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dhan_scalper::engine::{
-    Engine, Machine, RecordCodec, ReferenceEngine, Stores, Versioned, WalJournal, recovery,
-};
+use dhan_scalper::engine::{Engine, Machine, RecordCodec, Stores, Versioned, WalJournal, recovery};
 use dhan_scalper::ledger::Ledger;
 use dhan_scalper::money::Amount;
 use dhan_scalper::sync::AtomicArc;
@@ -82,17 +80,15 @@ fn commit(c: &mut Criterion) {
             black_box(engine.commit(op(i)).is_ok())
         })
     });
-    let reference = ReferenceEngine::new(
-        Ledger::default(),
-        Versioned {
-            version: 1,
-            state: funded(),
-        },
-    );
+    let ledger = Ledger::default();
+    let in_place = parking_lot::Mutex::new(funded());
     g.bench_function("mutex_in_place", |b| {
         b.iter(|| {
             i += 1;
-            black_box(reference.commit(&op(i)).is_ok())
+            let mut s = in_place.lock();
+            if let Ok(next) = ledger.apply(&s, &op(i)) {
+                *s = next;
+            }
         })
     });
     let head = AtomicArc::new(Arc::new(Versioned {
@@ -109,12 +105,11 @@ fn commit(c: &mut Criterion) {
             black_box(head.compare_and_swap(&current, next))
         })
     });
-    let swap = Mutex::new(Arc::new(funded()));
-    let ledger = Ledger::default();
+    let swap = parking_lot::Mutex::new(Arc::new(funded()));
     g.bench_function("mutex_arc_swap", |b| {
         b.iter(|| {
             i += 1;
-            let mut s = swap.lock().expect("lock");
+            let mut s = swap.lock();
             if let Ok(next) = ledger.apply(&s, &op(i)) {
                 *s = Arc::new(next);
             }

@@ -4,7 +4,7 @@
 //! | row | ours | baseline |
 //! |---|---|---|
 //! | timer lateness p99 at 1 ms, 100 ms, 1 s | the scheduler (mio + timerfd) | a fixed-rate `thread::sleep` loop |
-//! | in-memory commit, 1 and 2 threads | engine commit (CAS + validation + hand-off to the log, whose storage discards the bytes) | the same `wallet::apply` under a `Mutex<State>` in place, and under a `Mutex<Arc<State>>` swap; and (1 thread) the bare `ArcSwap` compare-and-swap loop of a cloned state, no validation, no log: the floor of any commit through an `ArcSwap` |
+//! | in-memory commit, 1 and 2 threads | engine commit (CAS + validation + hand-off to the log, whose storage discards the bytes) | the same `wallet::apply` under a parking_lot `Mutex<State>` in place, and under a parking_lot `Mutex<Arc<State>>` swap; and (1 thread) the bare `ArcSwap` compare-and-swap loop of a cloned state, no validation, no log: the floor of any commit through an `ArcSwap` |
 //! | snapshot read under a writer | `Engine::durable_reader` (a per-thread cached reader), and `Engine::with_durable` (a plain `ArcSwap` load) | `RwLock<State>` read |
 //! | durable commit p50 / p99 | commit + wait on the real filesystem | raw `pwrite` + `fdatasync` of the same bytes into a preallocated file |
 //! | pipelined durable throughput | 2 threads, 256 in flight each | raw batches of 4096 frames, one `pwrite` + `fdatasync` each |
@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::engine::Machine;
-use crate::engine::{RecordCodec, ReferenceEngine, Stores, Versioned, recovery};
+use crate::engine::{RecordCodec, Stores, Versioned, recovery};
 use crate::error::AppError;
 use crate::ledger::Ledger;
 use crate::money::Amount;
@@ -169,23 +169,23 @@ fn memory_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
             }
         });
         engine.sync()?;
-        let reference = ReferenceEngine::new(
-            Ledger::default(),
-            Versioned {
-                version: 1,
-                state: funded(),
-            },
-        );
+        // The lock baselines (parking_lot, as DESIGN §10 measured them): the
+        // same transition under a lock, the state updated in place, or a new
+        // `Arc` swapped in.
+        let ledger = Ledger::default();
+        let in_place = parking_lot::Mutex::new(funded());
         let mutex_in_place = timed_threads(threads, |_| {
             for i in 0..per_thread {
-                let _ = reference.commit(&op(i));
+                let mut g = in_place.lock();
+                if let Ok(next) = ledger.apply(&g, &op(i)) {
+                    *g = next;
+                }
             }
         });
-        let swap = Mutex::new(Arc::new(funded()));
-        let ledger = Ledger::default();
+        let swap = parking_lot::Mutex::new(Arc::new(funded()));
         let mutex_arc = timed_threads(threads, |_| {
             for i in 0..per_thread {
-                let mut g = swap.lock().unwrap_or_else(|p| p.into_inner());
+                let mut g = swap.lock();
                 if let Ok(next) = ledger.apply(&g, &op(i)) {
                     *g = Arc::new(next);
                 }
@@ -221,7 +221,7 @@ fn memory_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
             rows.push(Row {
                 name: "in-memory commit, 1 thread",
                 ours: ns(ours),
-                baseline_name: "Mutex<State> in place",
+                baseline_name: "parking_lot Mutex<State> in place",
                 baseline: ns(mutex_in_place),
                 unit: "ns/op",
                 target: "<= 150 ns",
@@ -229,7 +229,7 @@ fn memory_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
             rows.push(Row {
                 name: "in-memory commit, 1 thread",
                 ours: ns(ours),
-                baseline_name: "Mutex<Arc<State>> swap",
+                baseline_name: "parking_lot Mutex<Arc<State>> swap",
                 baseline: ns(mutex_arc),
                 unit: "ns/op",
                 target: "<= 150 ns",
@@ -238,7 +238,7 @@ fn memory_rows(scale: Scale) -> Result<Vec<Row>, AppError> {
             rows.push(Row {
                 name: "in-memory commit, 2 threads",
                 ours: per_sec(ours) / 1e6,
-                baseline_name: "Mutex<State> in place",
+                baseline_name: "parking_lot Mutex<State> in place",
                 baseline: per_sec(mutex_in_place) / 1e6,
                 unit: "M commits/s",
                 target: ">= 3 M/s",
@@ -582,13 +582,21 @@ pub fn to_json(rows: &[Row]) -> serde_json::Value {
 
 /// The rows as a text table.
 pub fn to_table(rows: &[Row]) -> String {
+    // Columns as wide as their longest cell.
+    let name_w = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max(7);
+    let base_w = rows
+        .iter()
+        .map(|r| r.baseline_name.len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let mut out = format!(
-        "{:<30} {:>12} {:<26} {:>12} {:>7}  {:<12} {}\n",
+        "{:<name_w$} {:>12} {:<base_w$} {:>12} {:>7}  {:<12} {}\n",
         "measure", "ours", "baseline", "value", "ratio", "unit", "target"
     );
     for r in rows {
         out.push_str(&format!(
-            "{:<30} {:>12.3} {:<26} {:>12.3} {:>7.2}  {:<12} {}\n",
+            "{:<name_w$} {:>12.3} {:<base_w$} {:>12.3} {:>7.2}  {:<12} {}\n",
             r.name,
             r.ours,
             r.baseline_name,
