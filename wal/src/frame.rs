@@ -31,10 +31,12 @@ pub const fn frame_bytes(payload_len: usize) -> usize {
 
 /// Appends the frame for `payload` to `out`.
 ///
-/// Neither checksum field of a written frame is ever zero: if one would be, the
-/// salt in the flags is bumped, which changes both. So a frame written whole
-/// never ends in four zero bytes, and the torn-tail rule can tell a write that
-/// stopped early (its end still zero) from a whole frame with a flipped bit.
+/// Neither checksum field of a written frame is ever zero, nor one flipped bit
+/// away from zero: if one would have fewer than two bits set, the salt in the
+/// flags is bumped, which changes both. So a frame written whole never ends in
+/// four zero bytes, even after any one bit of it flips, and the torn-tail rule
+/// can tell a write that stopped early (its end still zero) from a whole frame
+/// with a flipped bit.
 pub fn encode(out: &mut Vec<u8>, seq: u64, segment_id: u64, payload: &[u8]) {
     let start = begin(out);
     out.extend_from_slice(payload);
@@ -63,13 +65,14 @@ pub fn finish(out: &mut Vec<u8>, start: usize, seq: u64, segment_id: u64) {
     header[20..28].copy_from_slice(&segment_id.to_le_bytes());
     let payload = &out[start + HEADER_BYTES..];
     let mut salt = 0u16;
-    // Bound: SALT_MASK + 1 salts; all four giving a zero checksum has
-    // probability 2^-128, and then the last one is written anyway.
+    // Bound: SALT_MASK + 1 salts; all four giving a checksum with fewer than
+    // two bits set has probability (33 / 2^32)^4, and then the last one is
+    // written anyway.
     let (header_crc, payload_crc) = loop {
         header[6..8].copy_from_slice(&salt.to_le_bytes());
         let h = crc32c::crc32c(&header[..HEADER_BYTES - 4]);
         let p = crc32c::crc32c_append(h, payload);
-        if (h != 0 && p != 0) || salt == SALT_MASK {
+        if (h.count_ones() >= 2 && p.count_ones() >= 2) || salt == SALT_MASK {
             break (h, p);
         }
         salt += 1;
@@ -180,6 +183,37 @@ mod tests {
         let h = decode_header(&out, PAYLOAD_BYTES_MAX_DEFAULT).unwrap();
         assert_eq!((h.seq, h.segment_id, h.payload_len), (7, 5, 3));
         assert!(payload_ok(&h, &out));
+    }
+
+    #[test]
+    fn no_checksum_one_flip_from_zero_is_written() {
+        // Found by search: with salt 0 this frame's payload checksum is
+        // 0x80000000, so one flipped bit would zero the trailer and the frame,
+        // last in its segment, would pass for a torn write (an acknowledged
+        // record dropped without an error). The salt must move it.
+        let payload = 82_681_077u64.to_le_bytes();
+        let mut header = [0u8; HEADER_BYTES];
+        header[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        header[4..6].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        header[8..12].copy_from_slice(&8u32.to_le_bytes());
+        header[12..20].copy_from_slice(&1u64.to_le_bytes());
+        header[20..28].copy_from_slice(&1u64.to_le_bytes());
+        let salt0 = crc32c::crc32c_append(crc32c::crc32c(&header[..28]), &payload);
+        assert_eq!(
+            salt0, 0x8000_0000,
+            "the fixture still hits the one-bit case"
+        );
+
+        let mut out = Vec::new();
+        encode(&mut out, 1, 1, &payload);
+        assert_ne!(le_u16(&out, 6) & SALT_MASK, 0, "the salt was bumped");
+        let h = decode_header(&out, PAYLOAD_BYTES_MAX_DEFAULT).unwrap();
+        assert!(payload_ok(&h, &out));
+        let trailer = le_u32(&out, out.len() - TRAILER_BYTES);
+        assert!(
+            h.crc.count_ones() >= 2 && trailer.count_ones() >= 2,
+            "{h:?} {trailer:#x}"
+        );
     }
 
     #[test]

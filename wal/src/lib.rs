@@ -37,7 +37,7 @@
 //! |---|---|---|
 //! | 0 | 4 | magic `b"DSWL"` |
 //! | 4 | 2 | format version, `1` |
-//! | 6 | 2 | flags, `0` (every bit reserved; a set bit is refused) |
+//! | 6 | 2 | flags: bits 0-1 a salt that only changes the checksums (see below); bits 2-15 reserved, a set one is refused |
 //! | 8 | 4 | payload length `L` (at most `payload_bytes_max`, 1 MiB by default) |
 //! | 12 | 8 | sequence number |
 //! | 20 | 8 | segment id (the segment's first sequence number) |
@@ -78,9 +78,10 @@
 //!   part of its header checksum field was written), and its first non-zero
 //!   bytes are the start of the magic.
 //!
-//! The writer never writes a zero checksum field (two salt bits in the flags are
-//! bumped until both checksums are non-zero), so a frame written whole never
-//! looks torn whatever bit in it flips, and a stray bit in the zeros never looks
+//! The writer never writes a checksum field that is zero or one bit from zero
+//! (two salt bits in the flags are bumped until both checksums have at least
+//! two bits set), so a frame written whole never looks torn whatever bit in it
+//! flips, and a stray bit in the zeros never looks
 //! like the start of the magic. Every single-bit flip of a log is therefore
 //! refused (the test suite flips every bit of a 5 KiB log). Any other damage (a
 //! bad frame followed by data, garbage after the end, damage in a sealed

@@ -176,10 +176,11 @@ pub(crate) fn scan(
 ///   before the header was whole), and its first non-zero bytes are the start
 ///   of the magic.
 ///
-/// The writer never writes a zero checksum field (see [`frame::encode`]), so a
-/// frame written whole never looks torn, whatever bit in it flips (its payload
-/// checksum, after its header, is never zero); a stray bit in the zeros after
-/// the end never looks like the start of the magic.
+/// The writer never writes a checksum field that is zero or one bit away from
+/// zero (see [`frame::encode`]), so a frame written whole never looks torn,
+/// whatever bit in it flips (its payload checksum, after its header, stays
+/// non-zero); a stray bit in the zeros after the end never looks like the
+/// start of the magic.
 fn torn_frame(bytes: &[u8], off: usize, frame_len: Option<usize>) -> bool {
     let magic = frame::MAGIC.to_le_bytes();
     let rest = &bytes[off..];
