@@ -1,5 +1,8 @@
 //! The binary end to end: `stress`, `wal verify`, and every bad-input path
 //! (one line, the documented exit code, nothing changed on disk).
+//!
+//! The randomized `stress` run prints its seed; `CLI_SEED=N` replays it. The
+//! other `stress` runs only set up a log and use fixed seeds.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -42,10 +45,23 @@ fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The seed of a randomized run: `CLI_SEED` if set, else a fresh one; printed.
+fn seed() -> u64 {
+    let seed = std::env::var("CLI_SEED")
+        .ok()
+        .map(|v| v.parse().expect("CLI_SEED is a u64"))
+        .unwrap_or_else(|| fastrand::u64(..));
+    println!("CLI_SEED={seed}");
+    seed
+}
+
 #[test]
 fn stress_writes_a_log_that_verifies_and_acks_are_printed() {
+    let seed = seed();
+    let ctx = format!("CLI_SEED={seed}");
     let t = tempfile::tempdir().unwrap();
     let data = t.path().join("data");
+    let seed_arg = seed.to_string();
     let o = run(
         &[
             "stress",
@@ -56,10 +72,12 @@ fn stress_writes_a_log_that_verifies_and_acks_are_printed() {
             "--pipeline",
             "4",
             "--print-acks",
+            "--seed",
+            &seed_arg,
         ],
         &data,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.status.success(), "{ctx}: {}", stderr(&o));
     let out = stdout(&o);
     let acks: Vec<u64> = out
         .lines()
@@ -67,19 +85,21 @@ fn stress_writes_a_log_that_verifies_and_acks_are_printed() {
         .collect();
     let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     let committed = last["committed"].as_u64().unwrap();
-    assert_eq!(committed + last["rejected"].as_u64().unwrap(), 500);
-    assert_eq!(last["ops"], 500);
-    assert_eq!(acks.len() as u64, committed, "one ack per commit");
+    assert_eq!(last["seed"].as_u64(), Some(seed), "{ctx}: {last}");
+    assert_eq!(committed + last["rejected"].as_u64().unwrap(), 500, "{ctx}");
+    assert_eq!(last["ops"], 500, "{ctx}");
+    assert_eq!(acks.len() as u64, committed, "{ctx}: one ack per commit");
     for key in [
         "ops",
         "seconds",
         "commits_per_sec",
         "cas_retries_per_commit",
     ] {
-        assert!(last.get(key).is_some(), "missing {key}: {last}");
+        assert!(last.get(key).is_some(), "{ctx}: missing {key}: {last}");
     }
     assert!(
-        last["latency_us"]["p50"].as_u64().unwrap() <= last["latency_us"]["max"].as_u64().unwrap()
+        last["latency_us"]["p50"].as_u64().unwrap() <= last["latency_us"]["max"].as_u64().unwrap(),
+        "{ctx}: {last}"
     );
 
     let o = run(&["wal", "verify", "--json"], &data);
@@ -89,10 +109,11 @@ fn stress_writes_a_log_that_verifies_and_acks_are_printed() {
     let last_version = committed + 1;
     assert_eq!(
         (v["records"].as_u64(), v["last_seq"].as_u64()),
-        (Some(last_version), Some(last_version))
+        (Some(last_version), Some(last_version)),
+        "{ctx}"
     );
-    assert_eq!(*acks.iter().max().unwrap(), last_version);
-    assert_eq!(v["version"].as_u64(), Some(last_version));
+    assert_eq!(*acks.iter().max().unwrap(), last_version, "{ctx}");
+    assert_eq!(v["version"].as_u64(), Some(last_version), "{ctx}");
 
     // status agrees with the last line of the dump, which agrees with the
     // replay of every record.
@@ -105,13 +126,17 @@ fn stress_writes_a_log_that_verifies_and_acks_are_printed() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len() as u64, last_version);
+    assert_eq!(lines.len() as u64, last_version, "{ctx}");
     for (i, l) in lines.iter().enumerate() {
-        assert_eq!(l["version"].as_u64(), Some(i as u64 + 1), "contiguous");
+        assert_eq!(
+            l["version"].as_u64(),
+            Some(i as u64 + 1),
+            "{ctx}: contiguous"
+        );
     }
     let tail = lines.last().unwrap();
-    assert_eq!(tail["balance"], status["balance"]);
-    assert_eq!(tail["version"], status["version"]);
+    assert_eq!(tail["balance"], status["balance"], "{ctx}");
+    assert_eq!(tail["version"], status["version"], "{ctx}");
     assert_eq!(lines[0]["op"]["kind"], "deposit");
 }
 
@@ -119,7 +144,11 @@ fn stress_writes_a_log_that_verifies_and_acks_are_printed() {
 fn corruption_is_reported_with_segment_and_offset_and_nothing_changes() {
     let t = tempfile::tempdir().unwrap();
     let data = t.path().join("data");
-    assert!(run(&["stress", "--ops", "50"], &data).status.success());
+    assert!(
+        run(&["stress", "--ops", "50", "--seed", "1"], &data)
+            .status
+            .success()
+    );
     let seg = data.join("wal/00000000000000000001.wal");
     let mut bytes = std::fs::read(&seg).unwrap();
     bytes[200] ^= 0x40;
@@ -157,7 +186,7 @@ fn a_second_writer_is_refused_naming_the_pid() {
     let mut first = bin()
         .arg("--data-dir")
         .arg(&data)
-        .args(["stress", "--secs", "20", "--print-acks"])
+        .args(["stress", "--secs", "20", "--print-acks", "--seed", "1"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

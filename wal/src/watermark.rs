@@ -264,6 +264,23 @@ mod tests {
     use super::*;
     use std::thread;
 
+    /// Waits (bounded) until `n` waiters are registered, so a test exercises
+    /// the wake-up path and not the fast path of a late registration.
+    fn until_registered(m: &Watermark, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        // Bound: the deadline.
+        while sync::lock(&m.waiters)
+            .by_seq
+            .values()
+            .map(Vec::len)
+            .sum::<usize>()
+            < n
+        {
+            assert!(Instant::now() < deadline, "{n} waiters never registered");
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     #[test]
     fn wait_returns_at_once_when_covered() {
         let m = Watermark::new(5);
@@ -278,11 +295,15 @@ mod tests {
             let m = m.clone();
             thread::spawn(move || m.wait(3, None))
         };
+        until_registered(&m, 1);
+        // Registered before the advance (so the advance must leave it asleep),
+        // with a timeout long enough that it cannot expire before the advance
+        // even on a loaded machine.
         let high = {
             let m = m.clone();
-            thread::spawn(move || m.wait(10, Some(Duration::from_millis(300))))
+            thread::spawn(move || m.wait(10, Some(Duration::from_secs(2))))
         };
-        thread::sleep(Duration::from_millis(20));
+        until_registered(&m, 2);
         m.advance(3);
         assert!(low.join().unwrap().is_ok());
         match high.join().unwrap() {
@@ -307,7 +328,7 @@ mod tests {
                 thread::spawn(move || m.wait(s, None))
             })
             .collect();
-        thread::sleep(Duration::from_millis(20));
+        until_registered(&m, 4);
         m.poison(Error::Invalid("boom".into()));
         for w in waiters {
             assert!(matches!(w.join().unwrap(), Err(Error::Poisoned(_))));
@@ -323,7 +344,7 @@ mod tests {
             let m = m.clone();
             thread::spawn(move || m.wait(3, None))
         };
-        thread::sleep(Duration::from_millis(20));
+        until_registered(&m, 1);
         m.close();
         assert!(matches!(w.join().unwrap(), Err(Error::Closed)));
         assert!(m.wait(2, None).is_ok(), "durable records stay acknowledged");
