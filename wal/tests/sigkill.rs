@@ -4,7 +4,10 @@
 //! recovered history is a gapless prefix with the right contents.
 //!
 //! The child is this same test binary, re-executed with `WAL_CRASH_CHILD` set.
-//! `WAL_SEED` replays a run; `WAL_KILLS` raises the number of kills for soaks.
+//! `WAL_SIGKILL_SEED` replays the kill schedule (the kill times and which
+//! kills land during recovery; what the child has written by then depends on
+//! the machine); `WAL_KILLS` raises the number of kills for soaks. On a
+//! failure the data directory is kept and its path printed.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -71,18 +74,43 @@ fn child(dir: &Path) {
 #[test]
 #[ignore = "entry point of the child process that the SIGKILL test re-executes"]
 fn sigkill_child() {
-    let dir =
-        std::env::var("WAL_CRASH_CHILD").expect("run by the SIGKILL test with WAL_CRASH_CHILD set");
-    child(Path::new(&dir));
+    match std::env::var("WAL_CRASH_CHILD") {
+        Ok(dir) => child(Path::new(&dir)),
+        // Run by `--ignored` / `--include-ignored` rather than by the test.
+        Err(_) => println!("sigkill_child: not a child run (WAL_CRASH_CHILD unset); nothing to do"),
+    }
+}
+
+/// A temporary directory that is kept (and its path printed) when the test
+/// fails, so the log that failed can be examined.
+struct KeepOnPanic(Option<tempfile::TempDir>);
+
+impl KeepOnPanic {
+    fn path(&self) -> &Path {
+        self.0.as_ref().expect("present until dropped").path()
+    }
+}
+
+impl Drop for KeepOnPanic {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.take()
+            && std::thread::panicking()
+        {
+            println!(
+                "sigkill test failed: the data directory is kept at {}",
+                dir.keep().display()
+            );
+        }
+    }
 }
 
 #[test]
 fn acknowledged_records_survive_sigkill() {
-    let seed = env_u64("WAL_SEED").unwrap_or_else(|| fastrand::u64(..));
+    let seed = env_u64("WAL_SIGKILL_SEED").unwrap_or_else(|| fastrand::u64(..));
     let kills = env_u64("WAL_KILLS").unwrap_or(KILLS_DEFAULT);
-    println!("sigkill test: WAL_SEED={seed} WAL_KILLS={kills}");
+    println!("sigkill test: WAL_SIGKILL_SEED={seed} WAL_KILLS={kills}");
     let mut rng = fastrand::Rng::with_seed(seed);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = KeepOnPanic(Some(tempfile::tempdir().unwrap()));
     let exe = std::env::current_exe().unwrap();
     let mut acked_max = 0u64;
     let mut during_recovery = 0u64;
@@ -146,19 +174,20 @@ fn acknowledged_records_survive_sigkill() {
         }
         // Recover in this process and check.
         let storage: Arc<dyn Storage> = Arc::new(FsStorage::create_dir(dir.path()).unwrap());
-        let rec = Recovered::open(storage, &opts())
-            .unwrap_or_else(|e| panic!("run {run} (WAL_SEED={seed}): recovery failed: {e}"));
+        let rec = Recovered::open(storage, &opts()).unwrap_or_else(|e| {
+            panic!("run {run} (WAL_SIGKILL_SEED={seed}): recovery failed: {e}")
+        });
         for (expect, (seq, p)) in (1..).zip(rec.records().iter()) {
-            assert_eq!(seq, expect, "run {run} (WAL_SEED={seed}): gap");
+            assert_eq!(seq, expect, "run {run} (WAL_SIGKILL_SEED={seed}): gap");
             assert_eq!(
                 p,
                 payload(seq).as_slice(),
-                "run {run} (WAL_SEED={seed}): record {seq}"
+                "run {run} (WAL_SIGKILL_SEED={seed}): record {seq}"
             );
         }
         assert!(
             rec.next_seq() > acked_max,
-            "run {run} (WAL_SEED={seed}): acked {acked_max} but recovered only up to {}",
+            "run {run} (WAL_SIGKILL_SEED={seed}): acked {acked_max} but recovered only up to {}",
             rec.next_seq() - 1
         );
     }

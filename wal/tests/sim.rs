@@ -2,8 +2,12 @@
 //! stale/misplaced/missing segments, simulated power loss over many seeds, and
 //! an I/O error at every single call of a workload.
 //!
-//! Randomized tests print their seed; `WAL_SEED=N` replays one, and
-//! `WAL_POWER_SEEDS=N` sets how many power-loss seeds run (10,000 by default).
+//! Randomized tests print their seed; `WAL_SEED=N` runs that one seed again,
+//! and `WAL_POWER_SEEDS=N` sets how many power-loss seeds run (10,000 by
+//! default). A power-loss run crashes while the log's writer thread is at
+//! work, so what is pending at the crash also depends on thread timing: the
+//! seed replays the workload and the tearing decisions, not always the exact
+//! crash.
 
 use std::sync::Arc;
 use std::time::Duration;
