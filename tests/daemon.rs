@@ -15,6 +15,11 @@
 //! realized PnL and fees). `DAEMON_SEED` replays the kill delays and the
 //! simulator seeds. The halt test does the same around a HALTED latch.
 //!
+//! Whether a kill lands between an intent and its fill is up to the machine;
+//! `app::exec`'s tests build that crash on purpose (the engine dropped after a
+//! durable intent, recovered from the same files, the intent filled once at
+//! its own price).
+//!
 //! Timing: only generous timeouts (a debug build on a loaded two-core machine);
 //! nothing asserts a duration.
 
@@ -568,6 +573,10 @@ fn sigkill_and_restart_keep_the_durable_state_and_orders_happen_once() {
         merge(&mut fills, orders(&data, &ctx), "a fill", &ctx);
     }
     let ctx = format!("after {kills} kills (DAEMON_SEED={seed})");
+    assert!(
+        !submits.is_empty(),
+        "{ctx}: no order intent was seen in the log"
+    );
     check_order_ids(&fills, &submits, &ctx);
     let end = status(&data, &ctx);
     assert_eq!(

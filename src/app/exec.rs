@@ -163,3 +163,154 @@ impl Executor {
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    //! The crash the daemon test can only hope to hit: an intent durable, its
+    //! fill not. Built on purpose here, on the real log in a temporary
+    //! directory: the engine is dropped between the intent and the fill, and
+    //! a new engine recovered from the same files resolves it.
+
+    use std::path::Path;
+
+    use super::*;
+    use crate::engine::{Stores, recovery};
+    use crate::ledger::Ledger;
+    use crate::money::{Price, Qty};
+    use crate::wallet::{Instrument, InstrumentKey, Segment, Symbol, Timestamp};
+
+    fn open(dir: &Path) -> Arc<LedgerEngine> {
+        let stores = Stores {
+            wal: Arc::new(wal::FsStorage::create_dir(dir.join("wal")).unwrap()),
+            snapshots: Arc::new(wal::FsStorage::create_dir(dir.join("snapshots")).unwrap()),
+        };
+        let (engine, _) =
+            recovery::open(Ledger::default(), &stores, &wal::Options::default(), 64).unwrap();
+        Arc::new(engine)
+    }
+
+    fn durable(engine: &LedgerEngine, op: Op) -> u64 {
+        let c = engine.commit(op).unwrap();
+        engine.wait_durable(c).unwrap();
+        c.version
+    }
+
+    fn intent(engine: &LedgerEngine, side: Side, price_paise: i64) -> OrderIntent {
+        OrderIntent {
+            order_id: engine.head().state.next_order_id(),
+            side,
+            instrument: Instrument {
+                key: InstrumentKey {
+                    segment: Segment::NseFno,
+                    security_id: 13_204_240_250_001,
+                },
+                symbol: Symbol::new("NIFTY 25000 CE").unwrap(),
+            },
+            qty: Qty::new(75),
+            price: Price::from_paise(price_paise).unwrap(),
+            charges: Amount::from_rupees(20),
+            ts: Timestamp::from_epoch_ms(1_764_651_000_000),
+            reason: None,
+        }
+    }
+
+    /// Crashes after the intent: the engine goes away with the intent durable
+    /// and no fill, as a SIGKILL between the two commits leaves it.
+    fn crash_after_intent(dir: &Path, side: Side, price_paise: i64) -> (OrderIntent, u64) {
+        let engine = open(dir);
+        let intent = intent(&engine, side, price_paise);
+        let version = durable(
+            &engine,
+            Op::Submit {
+                intent: intent.clone(),
+            },
+        );
+        drop(engine);
+        (intent, version)
+    }
+
+    fn resolve_once(dir: &Path, intent: &OrderIntent, submit_version: u64) -> Arc<LedgerEngine> {
+        let engine = open(dir);
+        assert_eq!(
+            engine.head().version,
+            submit_version,
+            "recovered up to the intent"
+        );
+        let pending: Vec<_> = engine.head().state.pending.iter().cloned().collect();
+        assert_eq!(
+            pending,
+            std::slice::from_ref(intent),
+            "the intent survived the crash"
+        );
+        let exec = Executor::new(engine.clone());
+        let filled = exec.resolve_pending().unwrap();
+        assert_eq!(filled.len(), 1);
+        assert_eq!(
+            filled[0].intent, *intent,
+            "filled exactly as the intent fixed"
+        );
+        assert_eq!(filled[0].version, submit_version + 1);
+        assert!(engine.head().state.pending.is_empty());
+        assert!(
+            exec.resolve_pending().unwrap().is_empty(),
+            "nothing is resolved twice"
+        );
+        assert_eq!(engine.head().version, submit_version + 1);
+        engine
+    }
+
+    #[test]
+    fn a_restart_fills_the_intents_a_crash_left_once_and_at_their_price() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path());
+        durable(
+            &engine,
+            Op::Deposit {
+                amount: Amount::from_rupees(100_000),
+            },
+        );
+        drop(engine);
+
+        // The original's worked example, with a crash inside each order:
+        // buy 75 @ 100 and sell 75 @ 120, ₹20 of charges on each.
+        let (buy, v) = crash_after_intent(dir.path(), Side::Buy, 10_000);
+        let engine = resolve_once(dir.path(), &buy, v);
+        let s = &engine.head().state;
+        let held = s.positions.get(&buy.instrument.key).unwrap();
+        assert_eq!(held.qty, Qty::new(75));
+        assert_eq!(held.cost_basis, Amount::from_rupees(7_500));
+        assert_eq!(
+            s.balance.available,
+            Amount::from_rupees(100_000 - 7_500 - 20)
+        );
+        drop(engine);
+
+        let (sell, v) = crash_after_intent(dir.path(), Side::Sell, 12_000);
+        let engine = resolve_once(dir.path(), &sell, v);
+        let b = engine.head().state.balance;
+        assert!(
+            engine
+                .head()
+                .state
+                .positions
+                .get(&sell.instrument.key)
+                .is_none()
+        );
+        assert_eq!(b.available, Amount::from_rupees(101_460));
+        assert_eq!(b.realized_pnl, Amount::from_rupees(1_500));
+        assert_eq!(b.fees, Amount::from_rupees(40));
+        assert_eq!(b.total, Amount::from_rupees(101_460));
+        drop(engine);
+
+        // And a third start finds nothing to do: the fills were durable.
+        let engine = open(dir.path());
+        assert!(engine.head().state.pending.is_empty());
+        assert!(
+            Executor::new(engine.clone())
+                .resolve_pending()
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(engine.head().state.balance, b);
+    }
+}
