@@ -6,7 +6,11 @@
 //! law holds, every commit got exactly one version, and a reopened engine
 //! recovers the same head.
 //!
-//! `DHAN_SEED` replays a run.
+//! `DHAN_SEED` replays each thread's random stream. The operations a thread
+//! draws also depend on the state it reads, so on how the threads interleave:
+//! the same seed gives the same kind of run, not the same journal. A failure
+//! therefore names the version and the operation where the journal and the
+//! reference engine part, with both states.
 
 use std::sync::Arc;
 
