@@ -591,20 +591,20 @@ pub fn to_json(rows: &[Row]) -> serde_json::Value {
 /// The rows as a text table.
 pub fn to_table(rows: &[Row]) -> String {
     // Columns as wide as their longest cell.
-    let name_w = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max(7);
-    let base_w = rows
+    let name_chars = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max(7);
+    let baseline_chars = rows
         .iter()
         .map(|r| r.baseline_name.len())
         .max()
         .unwrap_or(0)
         .max(8);
     let mut out = format!(
-        "{:<name_w$} {:>12} {:<base_w$} {:>12} {:>7}  {:<12} {}\n",
+        "{:<name_chars$} {:>12} {:<baseline_chars$} {:>12} {:>7}  {:<12} {}\n",
         "measure", "ours", "baseline", "value", "ratio", "unit", "target"
     );
     for r in rows {
         out.push_str(&format!(
-            "{:<name_w$} {:>12.3} {:<base_w$} {:>12.3} {:>7.2}  {:<12} {}\n",
+            "{:<name_chars$} {:>12.3} {:<baseline_chars$} {:>12.3} {:>7.2}  {:<12} {}\n",
             r.name,
             r.ours,
             r.baseline_name,

@@ -1,8 +1,10 @@
 //! The binary end to end: `stress`, `wal verify`, and every bad-input path
 //! (one line, the documented exit code, nothing changed on disk).
 //!
-//! The randomized `stress` run prints its seed; `CLI_SEED=N` replays it. The
-//! other `stress` runs only set up a log and use fixed seeds.
+//! The randomized `stress` run prints its seed; `CLI_SEED=N` runs that seed
+//! again (its two threads draw from the state they read, so the interleaving
+//! still varies; every assertion names the seed). The other `stress` runs only
+//! set up a log and use fixed seeds.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

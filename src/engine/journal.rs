@@ -12,9 +12,9 @@ pub struct JournalItem<M: Machine> {
     /// The operation.
     pub op: M::Op,
     /// What the record stores of the state after it ([`Machine::image`]), by
-    /// value: the writer encodes `op` and `image` and never touches `post`'s
-    /// memory, so the committer's next allocation does not first have to win
-    /// its cache lines back from the writer's core.
+    /// value: the writer encodes `op` and `image` and does not read `post`'s
+    /// memory for it, so it does less work per record and leaves the state's
+    /// cache lines to the committing thread.
     pub image: M::Image,
     /// The state after it, with its version: for the durable hook (once per
     /// acknowledged batch), not for encoding.

@@ -12,9 +12,9 @@
 //!    lost race, back off and retry from 1. The version is the one the CAS won;
 //!    no number is taken before the CAS, so a failed CAS leaves no hole.
 //! 4. Hand `(v + 1, op, image, new state)` to the journal, `image` being
-//!    [`Machine::image`] of the new state, copied by value: the log's writer
-//!    encodes the record from `op` and `image` and never reads the state's
-//!    memory (see [`JournalItem`]). Nothing that can fail runs
+//!    [`Machine::image`] of the new state (taken before the CAS), copied by
+//!    value: the log's writer encodes the record from `op` and `image` and
+//!    does not read the state for it (see [`JournalItem`]). Nothing that can fail runs
 //!    between a won CAS and this hand-off; if the hand-off itself fails (the log
 //!    is poisoned), the engine poisons too, because a version that never reaches
 //!    the log would stall every later one.
@@ -77,13 +77,13 @@ pub trait Machine: Send + Sync + 'static {
     type Reject: fmt::Debug + fmt::Display + Send + 'static;
     /// What the journal record of a commit carries of the state after it,
     /// copied by value into the record: the log's writer encodes the record
-    /// from the record alone and never reads the state, whose cache lines stay
-    /// with the committing thread (see [`Machine::image`]).
+    /// from the record alone and does not read the state for it (see
+    /// [`Machine::image`]).
     type Image: Send + Sync + 'static;
 
-    /// The image of a state: for the wallet, its balance. Called once per
-    /// commit on the committing thread, right after the transition, while the
-    /// new state is still in that core's cache.
+    /// The image of a state: for the wallet, its balance. Called on the
+    /// committing thread after the transition and before the CAS (once per
+    /// attempt); it must not fail or panic.
     fn image(state: &Self::State) -> Self::Image;
 
     /// The pure transition: validates preconditions, computes the next state and
@@ -213,9 +213,9 @@ impl<M: Machine, J: Journal<JournalItem<M>>> Engine<M, J> {
 
     /// Commits `op`: validate, CAS, hand to the journal.
     pub fn commit(&self, op: M::Op) -> Result<Commit, CommitError<M::Reject>> {
-        let (version, next, ()) =
+        let (version, next, image, ()) =
             self.cas_loop(|state, next| self.machine.apply_into(state, &op, next))?;
-        self.hand_off(version, op, next)
+        self.hand_off(version, op, image, next)
     }
 
     /// Commits the operation `decide` chooses from the current state: the
@@ -226,23 +226,24 @@ impl<M: Machine, J: Journal<JournalItem<M>>> Engine<M, J> {
         &self,
         decide: impl Fn(&M::State) -> Result<M::Op, M::Reject>,
     ) -> Result<Commit, CommitError<M::Reject>> {
-        let (version, next, op) = self.cas_loop(|state, next| {
+        let (version, next, image, op) = self.cas_loop(|state, next| {
             let op = decide(state)?;
             self.machine.apply_into(state, &op, next)?;
             Ok(op)
         })?;
-        self.hand_off(version, op, next)
+        self.hand_off(version, op, image, next)
     }
 
     /// Steps 1-3 of the protocol: load, compute, compare-and-swap, retry.
     /// `attempt` is pure: it turns the clone of the current state it is given
     /// into the new state, and returns whatever the caller needs from the
-    /// winning attempt.
-    #[allow(clippy::type_complexity)] // (version, new state, caller's value)
+    /// winning attempt. The journal image is taken before the CAS, so that
+    /// nothing runs between a won CAS and the hand-off but the hand-off.
+    #[allow(clippy::type_complexity)] // (version, new state, its image, caller's value)
     fn cas_loop<T>(
         &self,
         attempt: impl Fn(&M::State, &mut M::State) -> Result<T, M::Reject>,
-    ) -> Result<(u64, Arc<Versioned<M::State>>, T), CommitError<M::Reject>> {
+    ) -> Result<(u64, Arc<Versioned<M::State>>, M::Image, T), CommitError<M::Reject>> {
         // Acquire pairs with the Release in `poison`: a committer that sees the
         // flag also sees the cause stored before it (the journal's error).
         if self.poisoned.load(Ordering::Acquire) {
@@ -290,8 +291,9 @@ impl<M: Machine, J: Journal<JournalItem<M>>> Engine<M, J> {
                     return Err(CommitError::Rejected(r));
                 }
             };
+            let image = M::image(&next.state);
             if self.head.compare_and_swap(&current, next.clone()) {
-                return Ok((version, next, value));
+                return Ok((version, next, image, value));
             }
             // Relaxed: statistics only.
             self.counters.cas_retries.fetch_add(1, Ordering::Relaxed);
@@ -305,9 +307,9 @@ impl<M: Machine, J: Journal<JournalItem<M>>> Engine<M, J> {
         &self,
         version: u64,
         op: M::Op,
+        image: M::Image,
         post: Arc<Versioned<M::State>>,
     ) -> Result<Commit, CommitError<M::Reject>> {
-        let image = M::image(&post.state);
         if let Err(cause) = self
             .journal
             .append(version, JournalItem { op, image, post })
@@ -403,7 +405,8 @@ impl<M: Machine> DurableReader<'_, M> {
 }
 
 /// The reference engine: a `Mutex<State>` and nothing clever, to cross-check
-/// the lock-free one in tests and to serve as a benchmark baseline.
+/// the lock-free one in tests (the differential test replays the journal on
+/// it).
 pub struct ReferenceEngine<M: Machine> {
     machine: M,
     state: crate::sync::Mutex<Versioned<M::State>>,

@@ -65,9 +65,9 @@ pub fn finish(out: &mut Vec<u8>, start: usize, seq: u64, segment_id: u64) {
     header[20..28].copy_from_slice(&segment_id.to_le_bytes());
     let payload = &out[start + HEADER_BYTES..];
     let mut salt = 0u16;
-    // Bound: SALT_MASK + 1 salts; all four giving a checksum with fewer than
-    // two bits set has probability (33 / 2^32)^4, and then the last one is
-    // written anyway.
+    // Bound: SALT_MASK + 1 salts; all four leaving a checksum (either of the
+    // two) with fewer than two bits set has probability about
+    // (66 / 2^32)^4, and then the last one is written anyway.
     let (header_crc, payload_crc) = loop {
         header[6..8].copy_from_slice(&salt.to_le_bytes());
         let h = crc32c::crc32c(&header[..HEADER_BYTES - 4]);

@@ -264,10 +264,13 @@ mod tests {
     use super::*;
     use std::thread;
 
+    /// How long a test waits for its waiter threads to register.
+    const REGISTER_WAIT_SECS_MAX: u64 = 30;
+
     /// Waits (bounded) until `n` waiters are registered, so a test exercises
     /// the wake-up path and not the fast path of a late registration.
     fn until_registered(m: &Watermark, n: usize) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(REGISTER_WAIT_SECS_MAX);
         // Bound: the deadline.
         while sync::lock(&m.waiters)
             .by_seq

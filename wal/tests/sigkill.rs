@@ -4,8 +4,8 @@
 //! recovered history is a gapless prefix with the right contents.
 //!
 //! The child is this same test binary, re-executed with `WAL_CRASH_CHILD` set.
-//! `WAL_SIGKILL_SEED` replays the kill schedule (the kill times and which
-//! kills land during recovery; what the child has written by then depends on
+//! `WAL_SIGKILL_SEED` replays the kill delays (every tenth kill targets
+//! recovery whatever the seed; what the child has written by then depends on
 //! the machine); `WAL_KILLS` raises the number of kills for soaks. On a
 //! failure the data directory is kept and its path printed.
 
